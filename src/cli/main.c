@@ -1,0 +1,135 @@
+/*
+ * main - `postern [-c DIR] [-v] COMMAND [ARGS]`: global options, the
+ * command table, help and version.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "config/config.h"
+#include "util/util.h"
+
+static const struct cli_command commands[] = {
+    {"map", cli_map, "build and query lookup tables (as postmap)",
+     "usage: postern [-c DIR] map [-fqrswdiv] [-q KEY | -q - | -d KEY] TYPE:NAME ...\n"
+     "  TYPE:NAME          build the indexed table NAME.lmdb from the source NAME\n"
+     "  -q KEY             look KEY up in each table in turn; print the first value\n"
+     "                     (exit 1 when no table has it); -q - reads keys from stdin\n"
+     "  -s                 print every entry of each table\n"
+     "  -i                 add or replace entries read from stdin (key value lines)\n"
+     "  -d KEY             delete KEY (-d - reads keys from stdin); exit 1 if absent\n"
+     "  -f                 keep the case of keys (no folding to lower case)\n"
+     "  -r                 when a key repeats, the later entry wins (no warning)\n"
+     "  -w                 when a key repeats, keep the first without a warning\n"
+     "  -v                 verbose\n"},
+    {"conf", cli_conf, "show and edit main.cf and master.cf (as postconf)",
+     "usage: postern [-c DIR] conf [-dhnmxMF] [-e NAME=VALUE ...] [NAME ...]\n"
+     "  (no option)        every parameter with its effective value\n"
+     "  -n                 only parameters set in main.cf\n"
+     "  -d                 default values\n"
+     "  -h                 values only, without \"name = \"\n"
+     "  -x                 expand $name references in values\n"
+     "  -m                 supported lookup table types\n"
+     "  -e NAME=VALUE ...  set parameters in main.cf, keeping comments and layout\n"
+     "  -X NAME ...        remove parameters from main.cf\n"
+     "  -M [SERVICE ...]   master.cf services\n"
+     "  -D                 with -d: also the one-line documentation of each parameter\n"},
+};
+
+static void usage_all(FILE *out)
+{
+    fprintf(out, "usage: postern [-c DIR] [-v] COMMAND [ARGS]\n"
+                 "       postern --version\n"
+                 "       postern help [COMMAND]\n\ncommands:\n");
+    for (size_t i = 0; i < ARRAY_LEN(commands); i++)
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n-c DIR names the configuration directory (default %s).\n",
+            DEFAULT_CONFIG_DIR);
+}
+
+static const struct cli_command *find_command(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_LEN(commands); i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+bool cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return false;
+        if (strcmp(argv[i], "--help") == 0)
+            return true;
+    }
+    return false;
+}
+
+int cli_print_usage(const char *name)
+{
+    const struct cli_command *c = find_command(name);
+    if (c == NULL) {
+        fprintf(stderr, "postern: unknown command \"%s\"\n", name);
+        return 2;
+    }
+    fputs(c->usage, stdout);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli_context ctx = {.config_dir = DEFAULT_CONFIG_DIR};
+    log_init("postern");
+
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
+            printf("postern %s\n", POSTERN_VERSION);
+            return 0;
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage_all(stdout);
+            return 0;
+        } else if (strcmp(a, "-c") == 0 && i + 1 < argc) {
+            ctx.config_dir = argv[++i];
+            ctx.config_dir_given = true;
+        } else if (strncmp(a, "-c", 2) == 0 && a[2]) {
+            ctx.config_dir = a + 2;
+            ctx.config_dir_given = true;
+        } else if (strcmp(a, "-v") == 0) {
+            ctx.verbose++;
+        } else {
+            fprintf(stderr, "postern: unknown option \"%s\"\n", a);
+            usage_all(stderr);
+            return 2;
+        }
+    }
+    if (i >= argc) {
+        usage_all(stderr);
+        return 2;
+    }
+    log_set_verbose(ctx.verbose);
+    const char *name = argv[i];
+    if (strcmp(name, "help") == 0) {
+        if (i + 1 < argc)
+            return cli_print_usage(argv[i + 1]);
+        usage_all(stdout);
+        return 0;
+    }
+    if (strcmp(name, "version") == 0) {
+        printf("postern %s\n", POSTERN_VERSION);
+        return 0;
+    }
+    const struct cli_command *c = find_command(name);
+    if (c == NULL) {
+        fprintf(stderr, "postern: unknown command \"%s\"; try \"postern help\"\n", name);
+        return 2;
+    }
+    if (cli_wants_help(argc - i, argv + i))
+        return cli_print_usage(name);
+    log_init(xasprintf("postern %s", name));
+    return c->run(&ctx, argc - i, argv + i);
+}

@@ -1,0 +1,184 @@
+/*
+ * log - messages in Postfix's forms.  Command-line tools write
+ * "postern: warning: text" to stderr; the daemon writes maillog lines
+ * "Mon DD HH:MM:SS host syslog_name/service[pid]: text" to maillog_file or
+ * hands "text" to syslog(3) with the ident "syslog_name/service", so log
+ * tools written for Postfix (fail2ban, pflogsumm) read them unchanged.
+ * Severity prefixes ("warning: ", "fatal: ") are Postfix's.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static const char *progname = "postern";
+static char *service_tag;  /* "postern/smtpd" */
+static int log_fd = -1;    /* maillog_file */
+static bool use_syslog;
+static bool copy_stderr;
+static int verbose;
+static unsigned warnings;
+static struct buf *capture;
+static char hostname[256];
+
+void log_init(const char *name)
+{
+    progname = name;
+}
+
+void log_set_service(const char *syslog_name, const char *service)
+{
+    free(service_tag);
+    service_tag = xasprintf("%s/%s", syslog_name, service);
+    if (gethostname(hostname, sizeof(hostname)) != 0)
+        strcpy(hostname, "localhost");
+    hostname[sizeof(hostname) - 1] = 0;
+    char *dot = strchr(hostname, '.');
+    if (dot)
+        *dot = 0;
+    if (use_syslog) {
+        closelog();
+        openlog(service_tag, LOG_PID | LOG_NDELAY, LOG_MAIL);
+    }
+}
+
+int log_open_file(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd == -1)
+        return -1;
+    if (log_fd != -1)
+        close(log_fd);
+    log_fd = fd;
+    return 0;
+}
+
+void log_open_syslog(const char *facility)
+{
+    (void) facility;
+    use_syslog = true;
+    openlog(service_tag ? service_tag : progname, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+void log_also_stderr(bool on)
+{
+    copy_stderr = on;
+}
+
+void log_set_verbose(int level)
+{
+    verbose = level;
+}
+
+int log_verbose_level(void)
+{
+    return verbose;
+}
+
+unsigned log_count_warnings(void)
+{
+    return warnings;
+}
+
+void log_capture(struct buf *into)
+{
+    capture = into;
+}
+
+static void emit(int priority, const char *severity, const char *fmt, va_list ap, int errnum)
+{
+    struct buf msg;
+    buf_init(&msg);
+    if (severity)
+        buf_printf(&msg, "%s: ", severity);
+    buf_vprintf(&msg, fmt, ap);
+    if (errnum)
+        buf_printf(&msg, ": %s", strerror(errnum));
+
+    if (capture != NULL && priority != LOG_INFO && priority != LOG_DEBUG) {
+        buf_append(capture, msg.data, msg.len);
+        buf_putc(capture, '\n');
+        buf_free(&msg);
+        return;
+    }
+    bool daemon = service_tag != NULL && (log_fd != -1 || use_syslog);
+    if (daemon && log_fd != -1) {
+        struct timeval tv;
+        gettimeofday(&tv, NULL);
+        struct tm tm;
+        localtime_r(&tv.tv_sec, &tm);
+        char stamp[64];
+        strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
+        struct buf line;
+        buf_init(&line);
+        buf_printf(&line, "%s %s %s[%ld]: %s\n", stamp, hostname, service_tag, (long) getpid(),
+                   msg.data);
+        ssize_t unused = write(log_fd, line.data, line.len);
+        (void) unused;
+        buf_free(&line);
+    }
+    if (daemon && use_syslog)
+        syslog(priority, "%s", msg.data);
+    if (!daemon || copy_stderr)
+        fprintf(stderr, "%s: %s\n", service_tag && daemon ? service_tag : progname, msg.data);
+    buf_free(&msg);
+}
+
+#define EMIT(prio, sev, err)                                                                       \
+    do {                                                                                           \
+        va_list ap;                                                                                \
+        va_start(ap, fmt);                                                                         \
+        emit(prio, sev, fmt, ap, err);                                                             \
+        va_end(ap);                                                                                \
+    } while (0)
+
+void log_info(const char *fmt, ...)
+{
+    EMIT(LOG_INFO, NULL, 0);
+}
+
+void log_debug(const char *fmt, ...)
+{
+    if (verbose > 0)
+        EMIT(LOG_DEBUG, NULL, 0);
+}
+
+void log_warnx(const char *fmt, ...)
+{
+    warnings++;
+    EMIT(LOG_WARNING, "warning", 0);
+}
+
+void log_warn(const char *fmt, ...)
+{
+    int e = errno;
+    warnings++;
+    EMIT(LOG_WARNING, "warning", e);
+}
+
+void log_errorx(const char *fmt, ...)
+{
+    warnings++;
+    EMIT(LOG_ERR, "error", 0);
+}
+
+void fatal(const char *fmt, ...)
+{
+    int e = errno;
+    capture = NULL;
+    EMIT(LOG_CRIT, "fatal", e);
+    exit(1);
+}
+
+void fatalx(const char *fmt, ...)
+{
+    capture = NULL;
+    EMIT(LOG_CRIT, "fatal", 0);
+    exit(1);
+}
