@@ -73,7 +73,8 @@ int table_build(const char *spec, unsigned open_flags)
     qsort(entries, n, sizeof(*entries), entry_cmp);
 
     int rc = 0;
-    struct table *t = table_open(spec, (open_flags | TABLE_OPEN_CREATE) & ~TABLE_OPEN_WRITE);
+    struct table *t =
+        table_open(spec, (open_flags | TABLE_OPEN_CREATE | TABLE_OPEN_SORTED) & ~TABLE_OPEN_WRITE);
     if (table_open_error(t) != NULL) {
         rc = -1;
         goto done;

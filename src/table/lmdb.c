@@ -32,9 +32,14 @@ struct lmdb_table {
     MDB_cursor *cursor; /* for sequence */
     uint64_t dev_ino;
     char *tmp_path; /* writers: the file being prepared */
+    size_t map_size;
+    size_t pending; /* bytes put since the last size check */
     struct buf fold;
     struct buf key;
 };
+
+/* Writers start with this map and grow it before it can fill up. */
+#define MAP_SIZE_MIN ((size_t) 64 << 20)
 
 static int env_open(const char *path, unsigned flags, size_t map_size, MDB_env **env,
                     struct buf *err)
@@ -116,6 +121,9 @@ static int writer_open(struct table *t, struct lmdb_table *lt, bool empty, size_
         if (map_size < info.me_mapsize * 2)
             map_size = info.me_mapsize * 2;
     }
+    if (map_size < MAP_SIZE_MIN)
+        map_size = MAP_SIZE_MIN;
+    lt->map_size = map_size;
     if (env_open(lt->tmp_path, MDB_NOSYNC | MDB_NOLOCK, map_size, &lt->env, err) == -1)
         return -1;
     int rc = mdb_txn_begin(lt->env, NULL, 0, &lt->txn);
@@ -198,6 +206,45 @@ static int lmdb_sequence(struct table *t, bool first, const char **key, const ch
     return 0;
 }
 
+/*
+ * make_room - keep the map at least twice the used size.  LMDB cannot grow a
+ * map inside a write transaction and a full map aborts the transaction, so
+ * check before the data written since the last check could fill it: commit
+ * (the file is a private temporary one), enlarge, and continue.
+ */
+static int make_room(struct lmdb_table *lt, size_t upcoming, struct buf *err)
+{
+    lt->pending += upcoming;
+    if (lt->pending < lt->map_size / 8)
+        return 0;
+    int rc = mdb_txn_commit(lt->txn);
+    lt->txn = NULL;
+    MDB_envinfo info;
+    MDB_stat st;
+    if (rc == 0)
+        rc = mdb_env_info(lt->env, &info);
+    if (rc == 0)
+        rc = mdb_env_stat(lt->env, &st);
+    if (rc == 0) {
+        size_t used = (size_t) (info.me_last_pgno + 1) * st.ms_psize;
+        size_t want = lt->map_size;
+        while (used + 3 * lt->pending > want / 2)
+            want *= 2;
+        if (want != lt->map_size) {
+            rc = mdb_env_set_mapsize(lt->env, want);
+            lt->map_size = want;
+        }
+    }
+    if (rc == 0)
+        rc = mdb_txn_begin(lt->env, NULL, 0, &lt->txn);
+    if (rc != 0) {
+        buf_printf(err, "%s: grow map: %s", lt->tmp_path, mdb_strerror(rc));
+        return -1;
+    }
+    lt->pending = upcoming;
+    return 0;
+}
+
 static int lmdb_update(struct table *t, const char *key, const char *value, struct buf *err)
 {
     struct lmdb_table *lt = t->data;
@@ -207,20 +254,12 @@ static int lmdb_update(struct table *t, const char *key, const char *value, stru
                    mdb_env_get_maxkeysize(lt->env));
         return -1;
     }
-    int rc = mdb_put(lt->txn, lt->dbi, &k, &v, 0);
-    if (rc == MDB_MAP_FULL) {
-        /* Grow: commit what we have, enlarge the map, continue. */
-        MDB_envinfo info;
-        mdb_env_info(lt->env, &info);
-        rc = mdb_txn_commit(lt->txn);
-        lt->txn = NULL;
-        if (rc == 0)
-            rc = mdb_env_set_mapsize(lt->env, info.me_mapsize * 2);
-        if (rc == 0)
-            rc = mdb_txn_begin(lt->env, NULL, 0, &lt->txn);
-        if (rc == 0)
-            rc = mdb_put(lt->txn, lt->dbi, &k, &v, 0);
-    }
+    if (make_room(lt, k.mv_size + v.mv_size + 64, err) == -1)
+        return -1;
+    unsigned flags = (t->open_flags & TABLE_OPEN_SORTED) ? MDB_APPEND : 0;
+    int rc = mdb_put(lt->txn, lt->dbi, &k, &v, flags);
+    if (rc == MDB_KEYEXIST && flags) /* out of order after all: plain insert */
+        rc = mdb_put(lt->txn, lt->dbi, &k, &v, 0);
     if (rc != 0) {
         buf_printf(err, "%s: update \"%s\": %s", lt->tmp_path, key, mdb_strerror(rc));
         return -1;

@@ -1,0 +1,7 @@
+#!/bin/bash
+# bench/run.sh - run every benchmark; figures go to stdout (copy them, with
+# the date and command, into bench/RESULTS.md).
+set -eu
+cd "$(dirname "$0")/.."
+echo "== $(date -u +%Y-%m-%d) bench/tables.sh"
+bench/tables.sh

@@ -1,0 +1,126 @@
+#!/bin/bash
+# scripts/test.sh - build postern and run every test suite: unit tests
+# (cmocka), engine tests (postern check golden files), differential tests
+# against Debian's Postfix tools, integration tests (pytest against the real
+# daemon), and the unit, engine and differential suites again under
+# AddressSanitizer + UndefinedBehaviorSanitizer.  The last line is
+# "N passed, N failed"; the exit status is non-zero when anything failed.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+scripts/setup.sh || exit 1
+
+pass=0
+fail=0
+failed_names=()
+
+# count_tap FILE SUITE - add "ok"/"not ok" lines of FILE to the totals
+count_tap() {
+    local p f
+    p=$(grep -cE '^ok( |$)' "$1" || true)
+    f=$(grep -cE '^not ok( |$)' "$1" || true)
+    pass=$((pass + p))
+    fail=$((fail + f))
+    if [ "$f" -gt 0 ]; then
+        while IFS= read -r line; do failed_names+=("$2: ${line#not ok }"); done \
+            < <(grep -E '^not ok( |$)' "$1")
+    fi
+}
+
+# suite_failed SUITE WHY - a whole suite that could not run counts as a failure
+suite_failed() {
+    fail=$((fail + 1))
+    failed_names+=("$1: $2")
+    echo "FAILED: $1: $2"
+}
+
+build() { # build DIR [meson options...]
+    local dir=$1
+    shift
+    if [ ! -f "$dir/build.ninja" ]; then
+        meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
+    fi
+    ninja -C "$dir" >"$dir.ninja.log" 2>&1 || { tail -n 40 "$dir.ninja.log"; return 1; }
+}
+
+# run_units BUILD SUITE - every cmocka executable, TAP output
+run_units() {
+    local out=$1/unit.tap
+    : >"$out"
+    for exe in "$1"/tests/unit/test_*; do
+        [ -x "$exe" ] || continue
+        (cd "$1/tests/unit" && CMOCKA_MESSAGE_OUTPUT=TAP "$exe") >>"$out" 2>&1 || true
+    done
+    grep -E '^not ok' "$out" || true
+    count_tap "$out" "$2"
+}
+
+# run_scripts BUILD SUITE GLOB - TAP-style shell suites (check, difftest)
+run_scripts() {
+    local bin=$1/postern suite=$2 out
+    shift 2
+    for script in "$@"; do
+        [ -x "$script" ] || continue
+        out=$(mktemp)
+        POSTERN_BIN="$top/$bin" "$script" >"$out" 2>&1
+        local rc=$?
+        grep -E '^(not ok|skip)' "$out" || true
+        count_tap "$out" "$suite/$(basename "$script")"
+        if [ $rc -ne 0 ] && ! grep -qE '^not ok' "$out"; then
+            tail -n 20 "$out"
+            suite_failed "$suite/$(basename "$script")" "exit status $rc"
+        fi
+        rm -f "$out"
+    done
+}
+
+echo "== build"
+if ! build build; then
+    suite_failed build "the build failed"
+    echo "$pass passed, $fail failed"
+    exit 1
+fi
+
+echo "== unit tests"
+run_units build unit
+
+echo "== engine tests (postern check)"
+if [ -x tests/check/run.sh ]; then run_scripts build check tests/check/run.sh; fi
+
+echo "== differential tests (Postfix tools)"
+run_scripts build difftest tests/difftest/*.sh
+
+echo "== integration tests"
+if ls tests/integration/test_*.py >/dev/null 2>&1; then
+    out=$(mktemp)
+    POSTERN_BIN="$top/build/postern" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+        -rfE tests/integration >"$out" 2>&1
+    tail -n 30 "$out"
+    summary=$(grep -E '[0-9]+ (passed|failed|errors?)( |,|$)' "$out" | tail -n 1)
+    p=$(echo "$summary" | awk '{for (i = 1; i < NF; i++) if ($(i+1) ~ /^passed/) n += $i} END {print n + 0}')
+    f=$(echo "$summary" | awk '{for (i = 1; i < NF; i++) if ($(i+1) ~ /^(failed|error)/) n += $i} END {print n + 0}')
+    pass=$((pass + p))
+    fail=$((fail + f))
+    [ -n "$summary" ] || suite_failed integration "pytest did not report"
+    rm -f "$out"
+fi
+
+echo "== sanitizers (ASan + UBSan)"
+if build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug; then
+    export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+    export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+    run_units build-asan unit-asan
+    if [ -x tests/check/run.sh ]; then run_scripts build-asan check-asan tests/check/run.sh; fi
+    run_scripts build-asan difftest-asan tests/difftest/*.sh
+    unset ASAN_OPTIONS UBSAN_OPTIONS
+else
+    suite_failed asan "the sanitizer build failed"
+fi
+
+if [ "${#failed_names[@]}" -gt 0 ]; then
+    echo "== failures"
+    printf '  %s\n' "${failed_names[@]}"
+fi
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
