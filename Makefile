@@ -15,7 +15,7 @@ $(BUILD)/build.ninja:
 	scripts/setup.sh --build
 	meson setup $(BUILD)
 
-run: all
+run:
 	scripts/demo.sh
 
 test:
