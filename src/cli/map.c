@@ -4,6 +4,7 @@
  * (-i) and delete (-d).  A NAME without TYPE: is hash:NAME, as in postmap.
  * Exit status: 0 success or found; 1 not found; 2 usage or table error.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,11 @@ static int query_one(char **specs, int count, unsigned flags, const char *key, b
         const char *value;
         enum table_status st = table_lookup(t, key, &value);
         if (st == TABLE_FOUND) {
+            if (*value == 0) {
+                /* postmap's warning: a table should not find "" */
+                log_warnx("table %s: key %s: empty string result is not allowed", specs[i], key);
+                log_warnx("table %s should return NO RESULT in case of NOT FOUND", specs[i]);
+            }
             if (with_key)
                 printf("%s\t%s\n", key, value);
             else
@@ -55,13 +61,12 @@ static int query_stdin(char **specs, int count, unsigned flags)
     size_t cap = 0;
     ssize_t n;
     int rc = 1;
+    /* As postmap: each line is a key exactly as written, without its
+     * newline (blank lines and surrounding spaces included). */
     while ((n = getline(&line, &cap, stdin)) != -1) {
-        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        if (n > 0 && line[n - 1] == '\n')
             line[--n] = 0;
-        char *key = str_trim(line);
-        if (*key == 0)
-            continue;
-        int r = query_one(specs, count, flags, key, true);
+        int r = query_one(specs, count, flags, line, true);
         if (r == 2) {
             rc = 2;
             break;
@@ -84,9 +89,13 @@ static int dump(const char *spec, unsigned flags)
     int r;
     for (bool first = true; (r = table_sequence(t, first, &key, &value)) == 0; first = false)
         printf("%s\t%s\n", key, value);
+    int saved_errno = errno;
     table_close(t);
     if (r == -1) {
-        log_errorx("table %s: cannot list its entries", spec);
+        if (saved_errno == ENOTSUP)
+            log_errorx("table %s: sequence operation is not supported", spec);
+        else
+            log_errorx("table %s: cannot list its entries", spec);
         return 2;
     }
     return 0;
