@@ -1,8 +1,9 @@
 /*
  * nested - tables made of tables.  unionmap:{a, b, ...} asks every member
- * and joins the values found with commas; pipemap:{a, b, ...} feeds each
- * member's result to the next as its key.  A temporary failure of any
- * member is a temporary failure of the whole lookup.
+ * and joins the values found with commas (only empty values: not found);
+ * pipemap:{a, b, ...} feeds each member's result to the next as its key.
+ * A temporary failure of any member is a temporary failure of the whole
+ * lookup.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -58,20 +59,21 @@ static enum table_status union_lookup(struct table *t, const char *key, const ch
 {
     struct nested *nt = t->data;
     buf_reset(&nt->result);
-    bool found = false;
     for (size_t i = 0; i < nt->count; i++) {
         const char *v;
         enum table_status st = table_lookup(nt->members[i], key, &v);
         if (st == TABLE_FOUND) {
-            if (found)
+            /* As Postfix: the comma goes after what was collected so far,
+             * so empty values vanish at the front and count elsewhere
+             * ("x,", "x,,y"), and only empty values mean not found. */
+            if (nt->result.len > 0)
                 buf_putc(&nt->result, ',');
             buf_puts(&nt->result, v);
-            found = true;
         } else if (st != TABLE_NOTFOUND) {
             return st;
         }
     }
-    if (!found)
+    if (nt->result.len == 0)
         return TABLE_NOTFOUND;
     *value = buf_cstr(&nt->result);
     return TABLE_FOUND;
