@@ -92,6 +92,9 @@ void log_capture(struct buf *into)
 }
 
 static void emit(int priority, const char *severity, const char *fmt, va_list ap, int errnum)
+    PRINTF_LIKE(3, 0);
+
+static void emit(int priority, const char *severity, const char *fmt, va_list ap, int errnum)
 {
     struct buf msg;
     buf_init(&msg);
