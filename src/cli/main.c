@@ -25,17 +25,20 @@ static const struct cli_command commands[] = {
      "  -w                 when a key repeats, keep the first without a warning\n"
      "  -v                 verbose\n"},
     {"conf", cli_conf, "show and edit main.cf and master.cf (as postconf)",
-     "usage: postern [-c DIR] conf [-dhnmxMF] [-e NAME=VALUE ...] [NAME ...]\n"
-     "  (no option)        every parameter with its effective value\n"
-     "  -n                 only parameters set in main.cf\n"
-     "  -d                 default values\n"
+     "usage: postern [-c DIR] conf [-dfhnx] [-D] [NAME ...]\n"
+     "       postern [-c DIR] conf -e NAME=VALUE ... | -X NAME ... | -m | -M [SERVICE[/TYPE] ...]\n"
+     "  (no option)        every parameter with its effective value, sorted by name\n"
+     "  NAME ...           only these parameters (exit 1 for an unknown name)\n"
+     "  -n                 only parameters set in main.cf (and config_directory with -c)\n"
+     "  -d                 default values; parameters postern ignores are marked\n"
+     "  -D                 with -d: a comment line with the documentation of each\n"
      "  -h                 values only, without \"name = \"\n"
      "  -x                 expand $name references in values\n"
+     "  -f                 fold long lines at 80 columns (also with -M)\n"
      "  -m                 supported lookup table types\n"
+     "  -M [SERVICE ...]   master.cf services, normalized (SERVICE or SERVICE/TYPE)\n"
      "  -e NAME=VALUE ...  set parameters in main.cf, keeping comments and layout\n"
-     "  -X NAME ...        remove parameters from main.cf\n"
-     "  -M [SERVICE ...]   master.cf services\n"
-     "  -D                 with -d: also the one-line documentation of each parameter\n"},
+     "  -X NAME ...        remove parameters from main.cf\n"},
 };
 
 static void usage_all(FILE *out)
