@@ -195,6 +195,18 @@ EOF
     printf '%s\n' "$zones" | grep '^forward-zone:\|^    name:\|^    forward-addr:' || true
 }
 
+# alive PID - the process runs (a zombie does not count: an orphaned
+# server may wait a while for init to reap it)
+alive() {
+    local state
+    if [ -r "/proc/$1/status" ]; then
+        state=$(awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null)
+        [ -n "$state" ] && [ "$state" != Z ]
+    else
+        kill -0 "$1" 2>/dev/null
+    fi
+}
+
 # pid_of DIR - the server's pid, or nothing
 pid_of() {
     local pid=""
@@ -220,7 +232,7 @@ start_on() {
     echo "$pid" >"$dir/server.pid"
     if [ -n "${UNBOUND_OWNER_PID:-}" ]; then
         (
-            while kill -0 "$UNBOUND_OWNER_PID" 2>/dev/null && kill -0 "$pid" 2>/dev/null; do
+            while alive "$UNBOUND_OWNER_PID" && alive "$pid"; do
                 sleep 1
             done
             kill "$pid" 2>/dev/null
@@ -230,7 +242,7 @@ start_on() {
         if grep -q "start of service" "$dir/unbound.log" 2>/dev/null; then
             return 0
         fi
-        if ! kill -0 "$pid" 2>/dev/null; then
+        if ! alive "$pid"; then
             wait "$pid" 2>/dev/null || true
             rm -f "$dir/server.pid"
             if grep -q "could not open ports\|Address already in use\|bind:" \
@@ -253,7 +265,7 @@ cmd_start() {
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
     case "$zone" in /*) ;; *) zone="$(pwd)/$zone" ;; esac
-    [ -z "$(pid_of "$dir")" ] || ! kill -0 "$(pid_of "$dir")" 2>/dev/null ||
+    [ -z "$(pid_of "$dir")" ] || ! alive "$(pid_of "$dir")" ||
         die "a server already runs in $dir"
     if [ "$port" != 0 ]; then
         rc=0
@@ -285,7 +297,7 @@ cmd_stop() {
     [ -n "$pid" ] || return 0
     if kill "$pid" 2>/dev/null; then
         for i in $(seq 1 100); do
-            kill -0 "$pid" 2>/dev/null || break
+            alive "$pid" || break
             sleep 0.05
         done
         kill -9 "$pid" 2>/dev/null || true
