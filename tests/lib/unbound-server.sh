@@ -9,12 +9,13 @@
 #   unbound-server.sh config DIR ZONEFILE PORT    print the generated config
 #
 # Without PORT (or with PORT 0), start picks a free port at random and
-# retries on a bind conflict.  With UNBOUND_OWNER_PID set in the
-# environment, a watchdog stops the server once that process is gone, so
-# a test that crashes before its teardown leaves no server behind.  DIR is created when missing; it receives
+# retries on a bind conflict.  DIR is created when missing; it receives
 # unbound.conf, unbound.pid and unbound.log.  start returns once the server
 # answers queries (it waits for unbound's "start of service" log line) and
-# fails with the log on stderr when unbound does not come up.
+# fails with the log on stderr when unbound does not come up.  With
+# UNBOUND_OWNER_PID set in the environment, a watchdog stops the server
+# once that process is gone, so a test that crashes before its teardown
+# leaves no server behind.
 #
 # Zone file: one record per line, "NAME [TTL] TYPE DATA", '#' comments and
 # blank lines ignored, names with or without the trailing dot, TTL 300 when
@@ -29,8 +30,12 @@
 #   example          NS     ns1.example
 #   alias.example    CNAME  www.example
 #   short.example 5  A      192.0.2.9           (TTL 5 s)
+# TXT data must not contain a single quote.
 # Pseudo types (no DATA) for failures, each covering the name and below:
-#   gone.example     NXDOMAIN    local-zone static without data: NXDOMAIN
+#   gone.example     NXDOMAIN    local-zone always_nxdomain with an SOA, so
+#                                the name and everything below it answer
+#                                NXDOMAIN with the line's TTL as the
+#                                negative TTL (e.g. "gone.example 30 NXDOMAIN")
 #   broken.example   SERVFAIL    forwarded to a server unbound may not
 #                                query (127.0.0.1 with do-not-query-localhost),
 #                                so the server answers SERVFAIL at once
@@ -41,7 +46,8 @@
 #                                caller; a plain stub sees REFUSED.
 #
 # Names the zone file does not mention are NXDOMAIN (the root is a static
-# local zone), so a test server never sends a query to the Internet.
+# local zone with an SOA: negative answers carry a 60 s TTL), so a test
+# server never sends a query to the Internet.
 # unbound's built-in local zones (localhost, 127.in-addr.arpa, test, ...)
 # are turned off: the zone file is the whole truth, including for
 # 1.0.0.127.in-addr.arpa.  A name that has records answers NOERROR with no
@@ -74,9 +80,29 @@ quote_txt() {
     esac
 }
 
+# strip_comment LINE - LINE without a '#' comment: '#' at the start or
+# after white space, outside double quotes
+strip_comment() {
+    local line=$1 out="" c prev=" " quoted=no i
+    for ((i = 0; i < ${#line}; i++)); do
+        c=${line:i:1}
+        if [ "$c" = '"' ]; then
+            [ $quoted = no ] && quoted=yes || quoted=no
+        elif [ "$c" = "#" ] && [ $quoted = no ] && [[ $prev == [[:space:]] ]]; then
+            break
+        fi
+        out+=$c
+        prev=$c
+    done
+    printf '%s' "$out"
+}
+
+record_re='^[[:space:]]*([^[:space:]]+)[[:space:]]+(([0-9]+)[[:space:]]+)?([A-Za-z]+)([[:space:]]+(.*))?$'
+
 # zone_config ZONEFILE - the local-zone/local-data lines for the zone file
 zone_config() {
     local line name ttl type data lineno=0
+    set -f # no pathname expansion of zone data
     # unbound's default zones, turned off so the zone file decides
     local z
     for z in localhost. 127.in-addr.arpa. \
@@ -89,21 +115,18 @@ zone_config() {
     forwards=()
     while IFS= read -r line || [ -n "$line" ]; do
         lineno=$((lineno + 1))
-        line=${line%%#*}
+        line=$(strip_comment "$line")
         # shellcheck disable=SC2086
         set -- $line
         [ $# -eq 0 ] && continue
-        name=$(fqdn "$1")
-        shift
-        ttl=300
-        if [ $# -gt 0 ] && [[ $1 =~ ^[0-9]+$ ]]; then
-            ttl=$1
-            shift
-        fi
-        [ $# -gt 0 ] || die "$zonefile:$lineno: missing type"
-        type=${1^^}
-        shift
-        data="$*"
+        [[ $line =~ $record_re ]] || die "$zonefile:$lineno: expected NAME [TTL] TYPE DATA"
+        name=$(fqdn "${BASH_REMATCH[1]}")
+        ttl=${BASH_REMATCH[3]:-300}
+        type=${BASH_REMATCH[4]^^}
+        data=${BASH_REMATCH[6]:-}
+        data=${data%"${data##*[![:space:]]}"}
+        # shellcheck disable=SC2086
+        set -- $data
         case "$type" in
         NXDOMAIN)
             echo "    local-zone: \"$name\" always_nxdomain"
@@ -130,6 +153,7 @@ zone_config() {
             ;;
         TXT)
             [ -n "$data" ] || die "$zonefile:$lineno: TXT wants text"
+            case "$data" in *"'"*) die "$zonefile:$lineno: TXT with a single quote" ;; esac
             # unbound reads single-quoted strings verbatim
             echo "    local-data: '$name $ttl IN TXT $(quote_txt "$data")'"
             ;;
@@ -296,7 +320,7 @@ cmd_stop() {
     pid=$(pid_of "$dir")
     [ -n "$pid" ] || return 0
     if kill "$pid" 2>/dev/null; then
-        for i in $(seq 1 100); do
+        for _ in $(seq 1 100); do
             alive "$pid" || break
             sleep 0.05
         done
