@@ -36,6 +36,7 @@ enum param_type {
 #define PARAM_F_COMPUTED (1u << 1) /* default computed at run time (hostname...) */
 #define PARAM_F_RAW      (1u << 2) /* expanded later, with per-use macros */
 #define PARAM_F_NOEFFECT (1u << 3) /* accepted for compatibility; no effect in postern */
+#define PARAM_F_LITERAL  (1u << 4) /* never expanded: '$' is an ordinary character */
 
 struct param_def {
     const char *name;

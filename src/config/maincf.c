@@ -337,7 +337,7 @@ int config_expand_value(struct config *cfg, const char *name, const char **value
         return 0;
     }
     const struct param_def *def = param_find(name);
-    if (def != NULL && (def->flags & PARAM_F_RAW)) {
+    if (def != NULL && (def->flags & (PARAM_F_RAW | PARAM_F_LITERAL))) {
         *value = raw;
         return 0;
     }

@@ -546,7 +546,7 @@ static const struct param_def registry[] = {
     {"smtpd_expansion_filter", PARAM_STRING,
      "\\t\\40!\"#$%&'()*+,-./"
      "0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\\\]^_`abcdefghijklmnopqrstuvwxyz{|}~",
-     PARAM_F_RAW, 0, 0, 0,
+     PARAM_F_LITERAL, 0, 0, 0,
      "Characters allowed in client-supplied text substituted into reply templates; others become "
      "\"_\"."},
     {"smtpd_forbid_bare_newline", PARAM_STRING, "no", 0, 0, 0, 0,

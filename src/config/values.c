@@ -186,6 +186,7 @@ static int check_value(struct config *cfg, const struct param_def *def, struct s
     char *err = NULL;
     long long n = 0;
     int bad = 0;
+    if (def->flags & PARAM_F_LITERAL) goto done;
     if (def->flags & PARAM_F_RAW) {
         /* expanded later with per-use macros: only the syntax can be checked */
         struct buf out;
@@ -461,7 +462,8 @@ void config_warn_unused(struct config *cfg, const struct master_config *master)
         if (e->file == NULL) continue;
         warn_name(e->name, e->value, e->file, e->line, &refs, master);
         const struct param_def *def = param_find(e->name);
-        if (def == NULL || !(def->flags & PARAM_F_RAW)) warn_undefined_refs(root, e->value, master);
+        if (def == NULL || !(def->flags & (PARAM_F_RAW | PARAM_F_LITERAL)))
+            warn_undefined_refs(root, e->value, master);
     }
     strlist_free(&refs);
     for (size_t i = 0; master != NULL && i < master->count; i++)
