@@ -12,6 +12,24 @@
 #include "util/util.h"
 
 static const struct cli_command commands[] = {
+    {"check", cli_check, "what-if: the replies a described SMTP session would get, and why",
+     "usage: postern [-c DIR] check [--trace] [-o NAME=VALUE] [--live-dns | --dns-servers LIST]\n"
+     "                     [--client ADDR[,NAME]] [--helo NAME] [--sasl USER] [--mail ADDR]\n"
+     "                     [--rcpt ADDR ...] [--data] [--dns 'NAME TYPE VALUE'] [SCRIPT ...]\n"
+     "  Plays the script (or the steps given as options; SCRIPT - is stdin) through the\n"
+     "  policy engine and prints, for each step, the reply the server would give.\n"
+     "  --trace            show every restriction, table lookup and DNS answer used\n"
+     "  -o NAME=VALUE      override a main.cf parameter for this run\n"
+     "  --live-dns         ask the DNS servers of /etc/resolv.conf for answers the\n"
+     "                     script does not give (default: such names do not exist)\n"
+     "  --dns-servers LIST ask these servers instead\n"
+     "Script lines (see docs/postern-check.md):\n"
+     "  client ADDR [NAME] [reverse=NAME] [name_status=ok|temp|perm|forged] [port=N]\n"
+     "  helo NAME | ehlo NAME | auth USER [MECHANISM] | tls [fingerprint=...]\n"
+     "  mail ADDR | rcpt ADDR | data | eod | rset | etrn DOMAIN | vrfy ADDR | quit\n"
+     "  dns NAME TYPE VALUE (VALUE: data, NXDOMAIN, NODATA or SERVFAIL)\n"
+     "  policy ACTION      the answer of the next check_policy_service query\n"
+     "  pipelining yes|no  whether the client violates pipelining rules\n"},
     {"map", cli_map, "build and query lookup tables (as postmap)",
      "usage: postern [-c DIR] map [-fqrswdiv] [-q KEY | -q - | -d KEY] TYPE:NAME ...\n"
      "  TYPE:NAME          build the indexed table NAME.lmdb from the source NAME\n"
