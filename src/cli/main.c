@@ -30,6 +30,13 @@ static const struct cli_command commands[] = {
      "  dns NAME TYPE VALUE (VALUE: data, NXDOMAIN, NODATA or SERVFAIL)\n"
      "  policy ACTION      the answer of the next check_policy_service query\n"
      "  pipelining yes|no  whether the client violates pipelining rules\n"},
+    {"lint", cli_lint, "find policy mistakes before they bite",
+     "usage: postern [-c DIR] lint [--json]\n"
+     "  Checks main.cf and its tables.  Each finding has a stable identifier:\n"
+     "  sasl-before-dnsbl, local-sender-spoofing, open-relay, unreachable, wrong-stage,\n"
+     "  table-missing, table-stale, table-broken, unknown-restriction, bad-argument,\n"
+     "  config-error.  Exit status: 0 nothing found, 1 findings, 2 unreadable.\n"
+     "  --json             machine-readable output\n"},
     {"map", cli_map, "build and query lookup tables (as postmap)",
      "usage: postern [-c DIR] map [-fqrswdiv] [-q KEY | -q - | -d KEY] TYPE:NAME ...\n"
      "  TYPE:NAME          build the indexed table NAME.lmdb from the source NAME\n"

@@ -298,6 +298,9 @@ static bool in_param_list(struct config *cfg, const char *param, const char *wor
     return found;
 }
 
+static struct policy *policy_compile_mode(struct config *cfg, struct strlist *errors,
+                                          bool lenient);
+
 /* set_expansion_filter - the filter value uses C-style escapes (\t, \40, \\) */
 static void set_expansion_filter(struct policy *p, const char *v)
 {
@@ -327,8 +330,14 @@ static void set_expansion_filter(struct policy *p, const char *v)
 
 struct policy *policy_compile(struct config *cfg, struct strlist *errors)
 {
+    return policy_compile_mode(cfg, errors, false);
+}
+
+static struct policy *policy_compile_mode(struct config *cfg, struct strlist *errors, bool lenient)
+{
     struct policy *p = xcalloc(1, sizeof(*p));
     p->cfg = cfg;
+    p->lenient = lenient;
     size_t nerrors = errors->count;
     const char *pdms = "parent_domain_matches_subdomains";
 
@@ -454,11 +463,16 @@ struct policy *policy_compile(struct config *cfg, struct strlist *errors)
                             "smtpd_recipient_restrictions, specify at least one working "
                             "instance of: reject_unauth_destination, defer_unauth_destination, "
                             "reject, defer, defer_if_permit or check_relay_domains");
-    if (errors->count > nerrors) {
+    if (errors->count > nerrors && !p->lenient) {
         policy_free(p);
         return NULL;
     }
     return p;
+}
+
+struct policy *policy_compile_lenient(struct config *cfg, struct strlist *errors)
+{
+    return policy_compile_mode(cfg, errors, true);
 }
 
 void policy_free(struct policy *p)

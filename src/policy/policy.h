@@ -37,6 +37,9 @@ struct policy_session; /* one SMTP session's facts and engine state */
  * run time, as Postfix does; `postern lint` reports them beforehand.
  */
 struct policy *policy_compile(struct config *cfg, struct strlist *errors);
+/* policy_compile_lenient - the same, but returns what it could compile even
+ * when there are errors (for `postern lint`) */
+struct policy *policy_compile_lenient(struct config *cfg, struct strlist *errors);
 void policy_free(struct policy *p);
 struct config *policy_config(const struct policy *p);
 
@@ -213,5 +216,27 @@ struct policy_trace_event {
 
 typedef void (*policy_trace_fn)(void *ctx, const struct policy_trace_event *ev);
 void policy_set_trace(struct policy_session *s, policy_trace_fn fn, void *ctx);
+
+/* ---- static checks (lint.c) ---- */
+
+struct lint_finding {
+    const char *id;       /* stable identifier: "sasl-before-dnsbl", ... */
+    const char *severity; /* "error", "warning" */
+    char *file;           /* where the parameter is set, or NULL for a default */
+    int line;
+    char *parameter;
+    char *message;
+    char *fix;
+};
+
+struct lint_report {
+    struct lint_finding *items;
+    size_t count;
+};
+
+/* policy_lint - every finding for the compiled configuration (compile with
+ * policy_compile_lenient; pass its errors as compile_errors) */
+void policy_lint(struct policy *p, const struct strlist *compile_errors, struct lint_report *out);
+void lint_report_free(struct lint_report *r);
 
 #endif

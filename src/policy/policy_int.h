@@ -209,6 +209,7 @@ void restriction_list_free(struct restriction_list *l);
 /* ---- the compiled policy ---- */
 struct policy {
     struct config *cfg;
+    bool lenient; /* compiled for lint: kept despite errors */
     struct restriction_list *lists[POLICY_LIST_COUNT];
     const char *list_param[POLICY_LIST_COUNT];
     struct htable *classes;     /* name -> struct restriction_list */
