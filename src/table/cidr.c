@@ -25,7 +25,8 @@
 
 #include "table/pattern.h"
 
-#define CIDR_INDEX_MIN 8 /* shorter runs are scanned */
+/* Runs of at least this many plain rules are indexed, shorter ones scanned. */
+size_t table_cidr_index_min = 8;
 
 struct cidr_addr {
     uint64_t hi, lo; /* IPv4: hi 0, lo the address; IPv6: the two halves */
@@ -343,7 +344,7 @@ static struct cidr_item *block_add(struct cidr_block *b, enum cidr_item_kind kin
 /* block_flush - place the pending run of plain rules */
 static void block_flush(struct cidr_block *b)
 {
-    if (b->npending >= CIDR_INDEX_MIN) {
+    if (b->npending >= table_cidr_index_min) {
         block_add(b, CIDR_INDEX)->index = index_build(b->pending, b->npending);
     } else {
         for (size_t i = 0; i < b->npending; i++)

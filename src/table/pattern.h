@@ -42,6 +42,14 @@ bool pattern_is_space(int c);
  * whitespace around them; returns the rest */
 char *pattern_negation(char *p, bool *negate);
 
+/*
+ * table_cidr_index_min - cidr: tables index runs of at least this many
+ * plain rules (default 8) and scan shorter ones.  Tests and fuzzers set it
+ * to 1 or SIZE_MAX to compare the index with a plain scan; it applies to
+ * tables opened afterwards.
+ */
+extern size_t table_cidr_index_min;
+
 /* ---- regular-expression tables (regexp:, pcre:) ---- */
 
 enum rx_kind { RX_MATCH, RX_IF };

@@ -1,0 +1,51 @@
+/*
+ * fuzz_table_pcre - libFuzzer target for pcre: tables
+ * (src/table/pcre.c, the rule language in src/table/pattern.c): the input
+ * is the table file; every word of it is also tried as a key, so rules get
+ * to match and substitute.  Inputs with large repetition counts ("{300}")
+ * or stacked quantifiers are skipped: they only measure PCRE2 itself.
+ */
+#include <ctype.h>
+#include <stdint.h>
+
+#include "fuzz_table_common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char *const fixed_keys[] = {
+    "a", "ab", "user@example.com", "User+Ext@Example.COM", "1.2.3.4", "", "x\ny",
+};
+
+/* big_repeat - "{N" with N of three digits or more, or stacked
+ * quantifiers ("a+++"), which make regular-expression compilers explode */
+static bool big_repeat(const uint8_t *data, size_t size)
+{
+    for (size_t i = 0; i + 1 < size; i++) {
+        if (strchr("*+?{}", data[i]) && data[i] && strchr("*+?{", data[i + 1]) && data[i + 1])
+            return true;
+        if (i + 3 < size && (data[i] == '{' || data[i] == ',') && isdigit(data[i + 1]) &&
+            isdigit(data[i + 2]) && isdigit(data[i + 3]))
+            return true;
+    }
+    return false;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size > FUZZ_TABLE_MAX_INPUT / 4 || big_repeat(data, size)) return 0;
+    const char *path = fuzz_table_write(data, size);
+    char *spec = xasprintf("pcre:%s", path);
+    struct strlist keys;
+    strlist_init(&keys);
+    fuzz_table_keys(data, size, fixed_keys, ARRAY_LEN(fixed_keys), 32, &keys);
+    struct table *t = table_open(spec, TABLE_OPEN_QUIET);
+    for (size_t i = 0; i < keys.count; i++) {
+        const char *v = NULL;
+        fuzz_table_check(table_lookup(t, keys.items[i], &v), v);
+    }
+    table_close(t);
+    table_cache_clear();
+    strlist_free(&keys);
+    free(spec);
+    return 0;
+}
