@@ -24,6 +24,12 @@
 #include "policy/policy_client.h"
 #include "table/table.h"
 
+struct wildcard {
+    char *suffix; /* ".zone" */
+    enum dns_type type;
+    struct dns_answer *answer;
+};
+
 struct checker {
     struct config *cfg;
     struct policy *policy;
@@ -32,6 +38,8 @@ struct checker {
     bool trace;
     bool delay_reject;
     struct strlist canned_policy; /* answers for check_policy_service, in order */
+    struct wildcard *wildcards;   /* "dns *.zone TYPE VALUE" answers */
+    size_t n_wildcards;
     size_t canned_next;
     /* the modelled SMTP state */
     bool client_rejected; /* smtpd_delay_reject = no and the client was refused */
@@ -39,6 +47,7 @@ struct checker {
     bool have_mail;
     int rcpt_seen, rcpt_ok;
     bool in_data;
+    bool closed;  /* after QUIT or a 421/521 reply */
     int failures; /* script lines that could not be understood */
     const char *source;
     int line;
@@ -61,7 +70,8 @@ static const char *keep(const char *s)
 static void collect_event(void *ctx, const struct policy_trace_event *ev)
 {
     (void) ctx;
-    if (event_arena == NULL) event_arena = arena_new(8192);
+    if (event_arena == NULL)
+        event_arena = arena_new(8192);
     if (n_events == cap_events) {
         cap_events = cap_events ? cap_events * 2 : 64;
         events = xreallocarray(events, cap_events, sizeof(*events));
@@ -132,7 +142,8 @@ static void print_trace(void)
         }
     }
     n_events = 0;
-    if (event_arena) arena_reset(event_arena);
+    if (event_arena)
+        arena_reset(event_arena);
 }
 
 /* settle - satisfy the engine's requests until the check completes */
@@ -146,10 +157,18 @@ static enum policy_status settle(struct checker *c, enum policy_status st,
         const struct policy_request *req = policy_pending(c->s, &n);
         for (size_t i = 0; i < n; i++) {
             switch (req[i].type) {
-            case POLICY_REQ_DNS:
-                policy_provide_dns(c->s, req[i].name, req[i].dns_type,
-                                   dns_lookup_sync(c->resolver, req[i].name, req[i].dns_type));
+            case POLICY_REQ_DNS: {
+                const struct dns_answer *a = NULL;
+                if (dns_lookup_cached(c->resolver, req[i].name, req[i].dns_type) == NULL)
+                    for (size_t w = 0; w < c->n_wildcards && a == NULL; w++)
+                        if (c->wildcards[w].type == req[i].dns_type &&
+                            str_suffix_nocase(req[i].name, c->wildcards[w].suffix))
+                            a = c->wildcards[w].answer;
+                if (a == NULL)
+                    a = dns_lookup_sync(c->resolver, req[i].name, req[i].dns_type);
+                policy_provide_dns(c->s, req[i].name, req[i].dns_type, a);
                 break;
+            }
             case POLICY_REQ_SERVICE:
                 if (c->canned_next < c->canned_policy.count) {
                     policy_provide_service(c->s, req[i].id,
@@ -175,7 +194,8 @@ static enum policy_status settle(struct checker *c, enum policy_status st,
 static void print_logs(struct checker *c)
 {
     const struct strlist *log = policy_log_lines(c->s);
-    if (!c->trace) return;
+    if (!c->trace)
+        return;
     print_trace();
     for (size_t i = 0; i < log->count; i++)
         printf("    log: %s\n", log->items[i]);
@@ -205,6 +225,8 @@ static bool evaluate(struct checker *c,
     enum policy_status st = fn(c, arg, r);
     st = settle(c, st, fn, arg, r);
     print_logs(c);
+    if (st == POLICY_REJECT && r->disconnect)
+        c->closed = true;
     return st == POLICY_OK;
 }
 
@@ -221,15 +243,23 @@ static void step_header(const char *text)
 static char *bare_address(const char *a)
 {
     size_t n = strlen(a);
-    if (n >= 2 && a[0] == '<' && a[n - 1] == '>') return xstrndup(a + 1, n - 2);
-    return xstrdup(a);
+    if (n >= 2 && a[0] == '<' && a[n - 1] == '>') {
+        char *inner = xstrndup(a + 1, n - 2);
+        char *internal = policy_address_internal(inner);
+        free(inner);
+        return internal;
+    }
+    return policy_address_internal(a);
 }
 
 static enum peer_status parse_status(const char *v)
 {
-    if (strcasecmp(v, "temp") == 0) return PEER_TEMP;
-    if (strcasecmp(v, "forged") == 0) return PEER_FORGED;
-    if (strcasecmp(v, "perm") == 0 || strcasecmp(v, "none") == 0) return PEER_PERM;
+    if (strcasecmp(v, "temp") == 0)
+        return PEER_TEMP;
+    if (strcasecmp(v, "forged") == 0)
+        return PEER_FORGED;
+    if (strcasecmp(v, "perm") == 0 || strcasecmp(v, "none") == 0)
+        return PEER_PERM;
     return PEER_OK;
 }
 
@@ -245,6 +275,8 @@ static void problem(struct checker *c, const char *fmt, ...)
     c->failures++;
 }
 
+static void reset_transaction(struct checker *c);
+
 static void cmd_client(struct checker *c, char **argv, int argc)
 {
     if (argc < 2) {
@@ -252,7 +284,7 @@ static void cmd_client(struct checker *c, char **argv, int argc)
         return;
     }
     const char *addr = argv[1];
-    const char *name = NULL, *reverse = NULL;
+    const char *name = NULL, *reverse = NULL, *helo = NULL, *login = NULL;
     enum peer_status ns = PEER_OK, rs = PEER_OK;
     unsigned port = 0;
     for (int i = 2; i < argc; i++) {
@@ -279,18 +311,30 @@ static void cmd_client(struct checker *c, char **argv, int argc)
             port = (unsigned) atoi(v);
         else if (strcmp(argv[i], "server") == 0)
             policy_set_server(c->s, v, 25);
+        else if (strcmp(argv[i], "helo") == 0)
+            helo = v;
+        else if (strcmp(argv[i], "login") == 0)
+            login = v;
         else
             problem(c, "unknown client attribute \"%s\"", argv[i]);
     }
     if (name == NULL || strcasecmp(name, "unknown") == 0) {
         name = "unknown";
-        if (ns == PEER_OK) ns = PEER_PERM;
+        if (ns == PEER_OK)
+            ns = PEER_PERM;
     }
-    if (reverse == NULL) reverse = strcmp(name, "unknown") == 0 ? "unknown" : name;
-    if (strcasecmp(reverse, "unknown") == 0 && rs == PEER_OK) rs = PEER_PERM;
+    if (reverse == NULL)
+        reverse = strcmp(name, "unknown") == 0 ? "unknown" : name;
+    if (strcasecmp(reverse, "unknown") == 0 && rs == PEER_OK)
+        rs = PEER_PERM;
+    /* A new client (or XCLIENT) starts the session over. */
+    reset_transaction(c);
+    c->client_rejected = false;
     policy_set_client(c->s, addr, port, name, ns, reverse, rs);
     policy_set_peer_address(c->s, addr);
     policy_set_protocol(c->s, "SMTP");
+    policy_set_helo(c->s, helo);
+    policy_set_sasl(c->s, login ? "XCLIENT" : NULL, login, NULL);
     char *hdr = xasprintf("CONNECT from %s[%s]", name, addr);
     step_header(hdr);
     free(hdr);
@@ -305,8 +349,12 @@ static void cmd_client(struct checker *c, char **argv, int argc)
             return;
         }
     }
-    reply("220 (greeting)");
+    char *greeting = xasprintf("220 %s", config_get(c->cfg, "smtpd_banner"));
+    reply(greeting);
+    free(greeting);
 }
+
+static void reset_transaction(struct checker *c);
 
 static bool refused(struct checker *c)
 {
@@ -317,12 +365,15 @@ static bool refused(struct checker *c)
     return false;
 }
 
+static void reset_transaction(struct checker *c);
+
 static void cmd_helo(struct checker *c, const char *verb, const char *name)
 {
     char *hdr = xasprintf("%s %s", verb, name);
     step_header(hdr);
     free(hdr);
-    if (refused(c)) return;
+    if (refused(c))
+        return;
     policy_set_protocol(c->s, strcasecmp(verb, "EHLO") == 0 ? "ESMTP" : "SMTP");
     if (!c->delay_reject) {
         struct policy_result r;
@@ -332,6 +383,7 @@ static void cmd_helo(struct checker *c, const char *verb, const char *name)
         }
     }
     policy_set_helo(c->s, name);
+    reset_transaction(c);
     char *ok = xasprintf("250 %s", config_get(c->cfg, "myhostname"));
     reply(ok);
     free(ok);
@@ -347,7 +399,7 @@ static void reset_transaction(struct checker *c)
 static void cmd_mail(struct checker *c, const char *arg)
 {
     char *addr = bare_address(arg);
-    char *hdr = xasprintf("MAIL FROM:<%s>", addr);
+    char *hdr = xasprintf(arg[0] == '<' ? "MAIL FROM:%s" : "MAIL FROM:<%s>", arg);
     step_header(hdr);
     free(hdr);
     if (refused(c)) {
@@ -376,7 +428,7 @@ static void cmd_mail(struct checker *c, const char *arg)
 static void cmd_rcpt(struct checker *c, const char *arg)
 {
     char *addr = bare_address(arg);
-    char *hdr = xasprintf("RCPT TO:<%s>", addr);
+    char *hdr = xasprintf(arg[0] == '<' ? "RCPT TO:%s" : "RCPT TO:<%s>", arg);
     step_header(hdr);
     free(hdr);
     if (refused(c)) {
@@ -403,7 +455,8 @@ static void cmd_rcpt(struct checker *c, const char *arg)
 static void cmd_data(struct checker *c)
 {
     step_header("DATA");
-    if (refused(c)) return;
+    if (refused(c))
+        return;
     if (!c->have_mail) {
         reply("503 5.5.1 Error: need RCPT command");
         return;
@@ -438,14 +491,15 @@ static void cmd_eod(struct checker *c)
     }
     struct policy_actions a;
     policy_actions(c->s, &a);
+    reply("250 2.0.0 Ok: queued as (what-if)");
     if (a.discard)
-        reply("250 2.0.0 Ok: queued as (what-if) -- the message would be discarded");
-    else if (a.hold)
-        reply("250 2.0.0 Ok: queued as (what-if) -- the message would be held");
-    else
-        reply("250 2.0.0 Ok: queued as (what-if)");
-    if (a.filter) printf("    action: FILTER %s\n", a.filter);
-    if (a.redirect) printf("    action: REDIRECT %s\n", a.redirect);
+        printf("    action: DISCARD (the message would be thrown away)\n");
+    if (a.hold)
+        printf("    action: HOLD (the message would wait in the hold queue)\n");
+    if (a.filter)
+        printf("    action: FILTER %s\n", a.filter);
+    if (a.redirect)
+        printf("    action: REDIRECT %s\n", a.redirect);
     for (size_t i = 0; a.bcc && i < a.bcc->count; i++)
         printf("    action: BCC %s\n", a.bcc->items[i]);
     for (size_t i = 0; a.prepend && i < a.prepend->count; i++)
@@ -463,7 +517,8 @@ static void cmd_dns(struct checker *c, char **argv, int argc)
     }
     char *name = xstrdup(argv[1]);
     size_t nl = strlen(name);
-    if (nl > 1 && name[nl - 1] == '.') name[nl - 1] = 0;
+    if (nl > 1 && name[nl - 1] == '.')
+        name[nl - 1] = 0;
     /* An address stands for its reverse name. */
     char *rev = type == DNS_T_PTR ? dns_reverse_name(name) : NULL;
     const char *qname = rev ? rev : name;
@@ -497,7 +552,8 @@ static void cmd_dns(struct checker *c, char **argv, int argc)
         struct buf data;
         buf_init(&data);
         for (int i = first; i < argc; i++) {
-            if (i > first) buf_putc(&data, ' ');
+            if (i > first)
+                buf_putc(&data, ' ');
             buf_puts(&data, argv[i]);
         }
         char *d = data.data;
@@ -506,7 +562,8 @@ static void cmd_dns(struct checker *c, char **argv, int argc)
             d[dl - 1] = 0;
             d++;
         }
-        if (type != DNS_T_TXT && dl > 1 && d[dl - 1] == '.') d[dl - 1] = 0;
+        if (type != DNS_T_TXT && dl > 1 && d[dl - 1] == '.')
+            d[dl - 1] = 0;
         if (type == DNS_T_MX && strcmp(d, ".") == 0 && pref == 0) {
             a->status = DNS_NULLMX;
         } else {
@@ -515,8 +572,16 @@ static void cmd_dns(struct checker *c, char **argv, int argc)
         }
         buf_free(&data);
     }
-    dns_cache_put(c->resolver, qname, type, a);
-    dns_answer_free(a);
+    if (strncmp(qname, "*.", 2) == 0) {
+        c->wildcards = xreallocarray(c->wildcards, c->n_wildcards + 1, sizeof(*c->wildcards));
+        c->wildcards[c->n_wildcards].suffix = xstrdup(qname + 1);
+        c->wildcards[c->n_wildcards].type = type;
+        c->wildcards[c->n_wildcards].answer = a;
+        c->n_wildcards++;
+    } else {
+        dns_cache_put(c->resolver, qname, type, a);
+        dns_answer_free(a);
+    }
     free(rev);
     free(name);
 }
@@ -535,8 +600,10 @@ static void run_line(struct checker *c, char *line)
     char *hash = line;
     while (*hash == ' ' || *hash == '\t')
         hash++;
-    if (*hash == '#' || *hash == 0) return;
+    if (*hash == '#' || *hash == 0)
+        return;
     char *raw = xstrdup(hash);
+    raw[strcspn(raw, "\r\n")] = 0;
     char *argv[64];
     int argc = split_words(line, argv, 64);
     if (argc == 0) {
@@ -551,7 +618,16 @@ static void run_line(struct checker *c, char *line)
     char *rest_copy = xstrdup(rest);
     char *rest_trim = str_trim(rest_copy);
 
+    bool protocol_step = strcasecmp(verb, "dns") != 0 && strcasecmp(verb, "policy") != 0 &&
+                         strcasecmp(verb, "pipelining") != 0 && strcasecmp(verb, "client") != 0;
+    if (c->closed && protocol_step) {
+        printf("%s\n  [connection closed]\n", raw);
+        free(rest_copy);
+        free(raw);
+        return;
+    }
     if (strcasecmp(verb, "client") == 0) {
+        c->closed = false;
         cmd_client(c, argv, argc);
     } else if (strcasecmp(verb, "helo") == 0 || strcasecmp(verb, "ehlo") == 0) {
         if (argc < 2)
@@ -601,22 +677,34 @@ static void run_line(struct checker *c, char *line)
             }
         }
         free(addr);
-    } else if (strcasecmp(verb, "auth") == 0 || strcasecmp(verb, "sasl") == 0) {
+    } else if (strcasecmp(verb, "auth") == 0 || strcasecmp(verb, "sasl") == 0 ||
+               strcasecmp(verb, "auth-fail") == 0) {
+        bool fail = strcasecmp(verb, "auth-fail") == 0;
         if (argc < 2) {
             problem(c, "%s", "auth needs a user name");
         } else {
-            char *h = xasprintf("AUTH %s (as %s)", argc > 2 ? argv[2] : "PLAIN", argv[1]);
+            char *h = xasprintf("AUTH %s (as %s%s)", argc > 2 ? argv[2] : "PLAIN", argv[1],
+                                fail ? ", wrong password" : "");
             step_header(h);
             free(h);
-            policy_set_sasl(c->s, argc > 2 ? argv[2] : "PLAIN", argv[1], NULL);
-            reply("235 2.7.0 Authentication successful");
+            if (refused(c)) {
+                /* nothing more */
+            } else if (!config_get_bool(c->cfg, "smtpd_sasl_auth_enable")) {
+                reply("503 5.5.1 Error: authentication not enabled");
+            } else if (fail) {
+                reply("535 5.7.8 Error: authentication failed: (reason unavailable)");
+            } else {
+                policy_set_sasl(c->s, argc > 2 ? argv[2] : "PLAIN", argv[1], NULL);
+                reply("235 2.7.0 Authentication successful");
+            }
         }
     } else if (strcasecmp(verb, "tls") == 0 || strcasecmp(verb, "starttls") == 0) {
         struct policy_tls tls = {
             .protocol = "TLSv1.3", .cipher = "TLS_AES_256_GCM_SHA384", .cipher_bits = 256};
         for (int i = 1; i < argc; i++) {
             char *eq = strchr(argv[i], '=');
-            if (eq == NULL) continue;
+            if (eq == NULL)
+                continue;
             *eq = 0;
             const char *v = eq + 1;
             if (strcmp(argv[i], "fingerprint") == 0) {
@@ -651,6 +739,7 @@ static void run_line(struct checker *c, char *line)
     } else if (strcasecmp(verb, "quit") == 0) {
         step_header("QUIT");
         reply("221 2.0.0 Bye");
+        c->closed = true;
     } else {
         problem(c, "unknown script command \"%s\"", verb);
     }
@@ -742,7 +831,8 @@ int cli_check(struct cli_context *ctx, int argc, char **argv)
     }
     c.s = policy_session_new(c.policy);
     policy_set_dns_resolver(c.s, c.resolver);
-    if (c.trace) policy_set_trace(c.s, collect_event, &c);
+    if (c.trace)
+        policy_set_trace(c.s, collect_event, &c);
     c.delay_reject = config_get_bool(c.cfg, "smtpd_delay_reject");
     policy_set_client(c.s, "127.0.0.1", 0, "localhost", PEER_OK, "localhost", PEER_OK);
 
@@ -769,15 +859,18 @@ int cli_check(struct cli_context *ctx, int argc, char **argv)
             run_line(&c, line);
         }
         free(line);
-        if (f != stdin) fclose(f);
-        if (i >= argc) break;
+        if (f != stdin)
+            fclose(f);
+        if (i >= argc)
+            break;
     }
     fflush(stdout);
     int rc = c.failures ? 2 : 0;
     policy_session_free(c.s);
     dns_resolver_free(c.resolver);
     policy_free(c.policy);
-    if (c.cfg != main_cfg) config_free(c.cfg);
+    if (c.cfg != main_cfg)
+        config_free(c.cfg);
     config_free(main_cfg);
     strlist_free(&overrides);
     strlist_free(&steps);
@@ -786,6 +879,11 @@ int cli_check(struct cli_context *ctx, int argc, char **argv)
     free(c.client_reject);
     free(events);
     arena_free(event_arena);
+    for (size_t i = 0; i < c.n_wildcards; i++) {
+        free(c.wildcards[i].suffix);
+        dns_answer_free(c.wildcards[i].answer);
+    }
+    free(c.wildcards);
     table_cache_clear();
     return rc;
 }

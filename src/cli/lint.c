@@ -36,8 +36,10 @@ static int by_location(const void *a, const void *b)
 {
     const struct lint_finding *x = a, *y = b;
     int c = strcmp(x->file ? x->file : "", y->file ? y->file : "");
-    if (c) return c;
-    if (x->line != y->line) return x->line - y->line;
+    if (c)
+        return c;
+    if (x->line != y->line)
+        return x->line - y->line;
     return strcmp(x->id, y->id);
 }
 
@@ -99,7 +101,8 @@ int cli_lint(struct cli_context *ctx, int argc, char **argv)
             const struct lint_finding *f = &report.items[i];
             printf("%s:%d: %s: %s: %s\n", f->file ? f->file : "main.cf", f->line, f->severity,
                    f->id, f->message);
-            if (f->fix) printf("    fix: %s\n", f->fix);
+            if (f->fix)
+                printf("    fix: %s\n", f->fix);
         }
         if (report.count == 0)
             printf("no problems found\n");

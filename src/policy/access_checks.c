@@ -54,7 +54,8 @@ int check_access(struct eval *e, struct restriction *r, const char *name, bool f
                  const char *reply_name, const char *reply_class, enum restriction_kind def_acl)
 {
     *found = false;
-    if (!full && !(table_flags(r->table) & TABLE_T_FIXED)) return CHECK_DUNNO;
+    if (!full && !(table_flags(r->table) & TABLE_T_FIXED))
+        return CHECK_DUNNO;
     const char *value;
     enum table_status st = table_lookup(r->table, name, &value);
     trace(e, POLICY_TRACE_LOOKUP, NULL, r->arg, name, st == TABLE_FOUND ? value : NULL,
@@ -89,9 +90,11 @@ int check_namadr_access(struct eval *e, struct restriction *r, const char *name,
                         enum restriction_kind def_acl)
 {
     int status = check_domain_access(e, r, name, true, found, reply_name, reply_class, def_acl);
-    if (status != CHECK_DUNNO || *found) return status;
+    if (status != CHECK_DUNNO || *found)
+        return status;
     status = check_addr_access(e, r, addr, true, found, reply_name, reply_class, def_acl);
-    if (status != CHECK_DUNNO || *found) return status;
+    if (status != CHECK_DUNNO || *found)
+        return status;
     return CHECK_DUNNO;
 }
 
@@ -118,7 +121,8 @@ int check_mail_access(struct eval *e, struct restriction *r, const char *addr, b
     int status =
         lookup_result(e, r, st, value, res.recipient, found, reply_name, reply_class, def_acl);
     resolved_free(&res);
-    if (status == CHECK_OK && suspicious) return CHECK_DUNNO;
+    if (status == CHECK_OK && suspicious)
+        return CHECK_DUNNO;
     return status;
 }
 
@@ -126,7 +130,8 @@ enum table_status maps_find(struct table **maps, size_t n, const char *key, cons
 {
     for (size_t i = 0; i < n; i++) {
         enum table_status st = table_lookup(maps[i], key, value);
-        if (st != TABLE_NOTFOUND) return st;
+        if (st != TABLE_NOTFOUND)
+            return st;
     }
     return TABLE_NOTFOUND;
 }
@@ -149,17 +154,21 @@ enum table_status mail_addr_find(struct eval *e, struct table **maps, size_t n, 
         struct table *t = maps[i];
         bool fixed = (table_flags(t) & TABLE_T_FIXED) != 0;
         st = table_lookup(t, address, value);
-        if (st != TABLE_NOTFOUND || !fixed) continue;
-        if (bare && (st = table_lookup(t, bare, value)) != TABLE_NOTFOUND) continue;
+        if (st != TABLE_NOTFOUND || !fixed)
+            continue;
+        if (bare && (st = table_lookup(t, bare, value)) != TABLE_NOTFOUND)
+            continue;
         if (local && at) {
             buf_reset(&key);
             buf_append(&key, address, (size_t) (at - address));
-            if ((st = table_lookup(t, key.data, value)) != TABLE_NOTFOUND) continue;
+            if ((st = table_lookup(t, key.data, value)) != TABLE_NOTFOUND)
+                continue;
             if (bare) {
                 const char *bat = strrchr(bare, '@');
                 buf_reset(&key);
                 buf_append(&key, bare, bat ? (size_t) (bat - bare) : strlen(bare));
-                if ((st = table_lookup(t, key.data, value)) != TABLE_NOTFOUND) continue;
+                if ((st = table_lookup(t, key.data, value)) != TABLE_NOTFOUND)
+                    continue;
             }
         }
         if (at) {
@@ -184,9 +193,11 @@ int check_server_access(struct eval *e, struct restriction *r, const char *name,
     const char *domain = strrchr(name, '@');
     domain = domain ? domain + 1 : name;
     if (*domain == '[') {
-        if (type != DNS_T_MX && type != DNS_T_A) return CHECK_DUNNO;
+        if (type != DNS_T_MX && type != DNS_T_A)
+            return CHECK_DUNNO;
         size_t len = strlen(domain);
-        if (domain[len - 1] != ']') return CHECK_DUNNO;
+        if (domain[len - 1] != ']')
+            return CHECK_DUNNO;
         char *bare = xstrndup(domain + 1, len - 2);
         const char *a = strncasecmp(bare, "IPv6:", 5) == 0 ? bare + 5 : bare;
         int status = CHECK_DUNNO;
@@ -199,20 +210,24 @@ int check_server_access(struct eval *e, struct restriction *r, const char *name,
         /* check_*_a_access: the domain's own IPv4 and IPv6 addresses */
         const struct dns_answer *a4 = need_dns(e, domain, DNS_T_A);
         const struct dns_answer *a6 = need_dns(e, domain, DNS_T_AAAA);
-        if (a4 == NULL || a6 == NULL) return CHECK_PENDING;
+        if (a4 == NULL || a6 == NULL)
+            return CHECK_PENDING;
         const struct dns_answer *lists[2] = {a4, a6};
         for (int i = 0; i < 2; i++) {
-            if (lists[i]->status != DNS_OK) continue;
+            if (lists[i]->status != DNS_OK)
+                continue;
             for (struct dns_rr *rr = lists[i]->rrs; rr; rr = rr->next) {
                 int status = check_addr_access(e, r, rr->data, true, &found, reply_name,
                                                reply_class, def_acl);
-                if (status != CHECK_DUNNO || found) return status;
+                if (status != CHECK_DUNNO || found)
+                    return status;
             }
         }
         return CHECK_DUNNO;
     }
     const struct dns_answer *servers = need_dns(e, domain, type);
-    if (servers == NULL) return CHECK_PENDING;
+    if (servers == NULL)
+        return CHECK_PENDING;
     struct dns_rr fake = {.type = type, .data = (char *) domain};
     struct dns_rr *list = servers->rrs;
     const char *lookup_domain = domain;
@@ -226,7 +241,8 @@ int check_server_access(struct eval *e, struct restriction *r, const char *name,
         while ((d = strchr(d, '.')) != NULL && d[1]) {
             d++;
             const struct dns_answer *parent = need_dns(e, d, DNS_T_NS);
-            if (parent == NULL) return CHECK_PENDING;
+            if (parent == NULL)
+                return CHECK_PENDING;
             lookup_domain = d;
             if (parent->status != DNS_NOTFOUND || parent->nxdomain) {
                 servers = parent;
@@ -250,12 +266,14 @@ int check_server_access(struct eval *e, struct restriction *r, const char *name,
         if (valid_hostaddr(rr->data)) {
             int status =
                 check_addr_access(e, r, rr->data, true, &found, reply_name, reply_class, def_acl);
-            if (status != CHECK_DUNNO || found) return status;
+            if (status != CHECK_DUNNO || found)
+                return status;
             continue;
         }
         int status =
             check_domain_access(e, r, rr->data, true, &found, reply_name, reply_class, def_acl);
-        if (status != CHECK_DUNNO || found) return status;
+        if (status != CHECK_DUNNO || found)
+            return status;
         const struct dns_answer *a4 = need_dns(e, rr->data, DNS_T_A);
         if (a4 == NULL) {
             pending = true;
@@ -271,7 +289,8 @@ int check_server_access(struct eval *e, struct restriction *r, const char *name,
         for (struct dns_rr *a = a4->rrs; a; a = a->next) {
             status =
                 check_addr_access(e, r, a->data, true, &found, reply_name, reply_class, def_acl);
-            if (status != CHECK_DUNNO || found) return status;
+            if (status != CHECK_DUNNO || found)
+                return status;
         }
     }
     return pending ? CHECK_PENDING : CHECK_DUNNO;

@@ -48,8 +48,10 @@ static int reject_unknown_reverse_name(struct eval *e)
 static int permit_mynetworks(struct eval *e)
 {
     int m = match_list_match(e->p->mynetworks, e->s->name, e->s->addr);
-    if (m > 0) return CHECK_OK;
-    if (m < 0) return reject_dict_retry(e, e->s->namaddr);
+    if (m > 0)
+        return CHECK_OK;
+    if (m < 0)
+        return reject_dict_retry(e, e->s->namaddr);
     return CHECK_DUNNO;
 }
 
@@ -103,7 +105,8 @@ static int reject_unknown_hostname(struct eval *e, const char *name, const char 
     bool retry = false;
     for (size_t i = 0; i < ARRAY_LEN(types); i++) {
         const struct dns_answer *a = need_dns(e, name, types[i]);
-        if (a == NULL) return CHECK_PENDING;
+        if (a == NULL)
+            return CHECK_PENDING;
         if (a->status == DNS_OK || a->status == DNS_NULLMX) {
             st = DNS_OK;
             break;
@@ -113,7 +116,8 @@ static int reject_unknown_hostname(struct eval *e, const char *name, const char 
         else if (a->status == DNS_INVAL && st != DNS_RETRY)
             st = DNS_INVAL;
     }
-    if (st == DNS_OK) return CHECK_DUNNO;
+    if (st == DNS_OK)
+        return CHECK_DUNNO;
     if (retry)
         return defer_if_permit(e, e->p->unknown_helo_defer_all, 450, "4.7.1",
                                "<%s>: %s rejected: Host not found", reply_name, reply_class);
@@ -130,7 +134,8 @@ static int reject_non_fqdn_address(struct eval *e, const char *addr, const char 
     const char *at = strrchr(addr, '@');
     const char *domain = at ? at + 1 : "";
     size_t dl = strlen(domain);
-    if (domain[0] == '[' && dl > 0 && domain[dl - 1] == ']') return CHECK_DUNNO;
+    if (domain[0] == '[' && dl > 0 && domain[dl - 1] == ']')
+        return CHECK_DUNNO;
     char *test = hostname_strip_dot(domain);
     int status = CHECK_DUNNO;
     if (*test == 0 || !valid_hostname(test) || strchr(test, '.') == NULL)
@@ -146,8 +151,10 @@ static int reject_unknown_mailhost(struct eval *e, const char *name, const char 
 {
     bool sender = strcmp(reply_class, CLASS_SENDER) == 0;
     const struct dns_answer *mx = need_dns(e, name, DNS_T_MX);
-    if (mx == NULL) return CHECK_PENDING;
-    if (mx->status == DNS_OK) return CHECK_DUNNO;
+    if (mx == NULL)
+        return CHECK_PENDING;
+    if (mx->status == DNS_OK)
+        return CHECK_DUNNO;
     if (mx->status == DNS_NULLMX) {
         if (sender)
             return check_reject(e, ERR_POLICY, 550, "5.7.27",
@@ -161,8 +168,10 @@ static int reject_unknown_mailhost(struct eval *e, const char *name, const char 
     if (st != DNS_RETRY && st != DNS_INVAL) {
         const struct dns_answer *a4 = need_dns(e, name, DNS_T_A);
         const struct dns_answer *a6 = need_dns(e, name, DNS_T_AAAA);
-        if (a4 == NULL || a6 == NULL) return CHECK_PENDING;
-        if (a4->status == DNS_OK || a6->status == DNS_OK) return CHECK_DUNNO;
+        if (a4 == NULL || a6 == NULL)
+            return CHECK_PENDING;
+        if (a4->status == DNS_OK || a6->status == DNS_OK)
+            return CHECK_DUNNO;
         if (a4->status == DNS_RETRY || a6->status == DNS_RETRY)
             st = DNS_RETRY;
         else if (a4->status == DNS_INVAL || a6->status == DNS_INVAL)
@@ -219,8 +228,10 @@ static int reject_unauth_destination(struct eval *e, const char *recipient, int 
                                      const char *dsn)
 {
     int status = permit_auth_destination(e, recipient);
-    if (status == CHECK_OK) return CHECK_DUNNO;
-    if (status != CHECK_DUNNO) return status;
+    if (status == CHECK_OK)
+        return CHECK_DUNNO;
+    if (status != CHECK_DUNNO)
+        return status;
     return check_reject(e, ERR_POLICY, code, dsn, "<%s>: Relay access denied", recipient);
 }
 
@@ -228,7 +239,8 @@ static int reject_unauth_destination(struct eval *e, const char *recipient, int 
 static int i_am_mx(struct eval *e, struct dns_rr **hosts, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (resolve_local(e->p, hosts[i]->data) > 0) return 1;
+        if (resolve_local(e->p, hosts[i]->data) > 0)
+            return 1;
     bool pending = false;
     for (size_t i = 0; i < n; i++) {
         const struct dns_answer *a = need_dns(e, hosts[i]->data, DNS_T_A);
@@ -237,7 +249,8 @@ static int i_am_mx(struct eval *e, struct dns_rr **hosts, size_t n)
             continue;
         }
         for (struct dns_rr *rr = a->status == DNS_OK ? a->rrs : NULL; rr; rr = rr->next)
-            if (own_address(e->p, rr->data)) return 1;
+            if (own_address(e->p, rr->data))
+                return 1;
     }
     return pending ? -1 : 0;
 }
@@ -257,12 +270,14 @@ static int permit_mx_backup(struct eval *e, const char *recipient, const char *r
         goto done;
     }
     const char *domain = at + 1;
-    if (!e->p->allow_untrusted_routing && (res.flags & RESOLVE_FLAG_ROUTED)) goto done;
+    if (!e->p->allow_untrusted_routing && (res.flags & RESOLVE_FLAG_ROUTED))
+        goto done;
     if (res.flags & (RESOLVE_CLASS_FINAL | RESOLVE_CLASS_RELAY)) {
         status = CHECK_OK;
         goto done;
     }
-    if (domain[0] == '[') goto done;
+    if (domain[0] == '[')
+        goto done;
     const struct dns_answer *mx = need_dns(e, domain, DNS_T_MX);
     if (mx == NULL) {
         status = CHECK_PENDING;
@@ -280,7 +295,8 @@ static int permit_mx_backup(struct eval *e, const char *recipient, const char *r
     size_t np = 0, nb = 0;
     unsigned best = ~0u;
     for (struct dns_rr *rr = mx->rrs; rr; rr = rr->next)
-        if (rr->pref < best) best = rr->pref;
+        if (rr->pref < best)
+            best = rr->pref;
     for (struct dns_rr *rr = mx->rrs; rr; rr = rr->next) {
         if (rr->pref == best && np < ARRAY_LEN(prim))
             prim[np++] = rr;
@@ -292,13 +308,15 @@ static int permit_mx_backup(struct eval *e, const char *recipient, const char *r
         status = CHECK_PENDING;
         goto done;
     }
-    if (me) goto done;
+    if (me)
+        goto done;
     me = nb ? i_am_mx(e, back, nb) : 0;
     if (me < 0) {
         status = CHECK_PENDING;
         goto done;
     }
-    if (!me) goto done;
+    if (!me)
+        goto done;
     if (!match_list_empty(e->p->permit_mx_backup_networks)) {
         for (size_t i = 0; i < np; i++) {
             const struct dns_answer *a = need_dns(e, prim[i]->data, DNS_T_A);
@@ -355,10 +373,12 @@ static int login_owner(struct eval *e, const char *sender, const char **owners)
 
 static int reject_auth_sender_login_mismatch(struct eval *e, const char *sender, bool allow_unknown)
 {
-    if (!e->p->has_sender_login_maps || e->s->sasl_username == NULL) return CHECK_DUNNO;
+    if (!e->p->has_sender_login_maps || e->s->sasl_username == NULL)
+        return CHECK_DUNNO;
     const char *owners = NULL;
     int status = login_owner(e, sender, &owners);
-    if (status == CHECK_REJECT) return status;
+    if (status == CHECK_REJECT)
+        return status;
     bool found = false;
     if (owners) {
         struct strlist l;
@@ -379,10 +399,12 @@ static int reject_auth_sender_login_mismatch(struct eval *e, const char *sender,
 
 static int reject_unauth_sender_login_mismatch(struct eval *e, const char *sender)
 {
-    if (!e->p->has_sender_login_maps || e->s->sasl_username != NULL) return CHECK_DUNNO;
+    if (!e->p->has_sender_login_maps || e->s->sasl_username != NULL)
+        return CHECK_DUNNO;
     const char *owners = NULL;
     int status = login_owner(e, sender, &owners);
-    if (status == CHECK_REJECT) return status;
+    if (status == CHECK_REJECT)
+        return status;
     if (owners)
         return check_reject(e, ERR_POLICY, 553, "5.7.1",
                             "<%s>: Sender address rejected: not logged in", sender);
@@ -400,9 +422,12 @@ static int no_sasl(struct eval *e, struct restriction *r)
 static int permit_tls_clientcerts(struct eval *e, bool all)
 {
     struct policy_session *s = e->s;
-    if (!s->tls_active) return CHECK_DUNNO;
-    if (s->tls.cert_trusted && all) return CHECK_OK;
-    if (!s->tls.cert_present) return CHECK_DUNNO;
+    if (!s->tls_active)
+        return CHECK_DUNNO;
+    if (s->tls.cert_trusted && all)
+        return CHECK_OK;
+    if (!s->tls.cert_present)
+        return CHECK_DUNNO;
     struct strlist maps;
     strlist_init(&maps);
     config_get_list(e->p->cfg, "relay_clientcerts", &maps);
@@ -412,7 +437,8 @@ static int permit_tls_clientcerts(struct eval *e, bool all)
         struct table *t = table_open(maps.items[m], TABLE_OPEN_FOLD);
         for (int i = 0; i < 2 && status == CHECK_DUNNO; i++) {
             const char *v;
-            if (prints[i] == NULL) continue;
+            if (prints[i] == NULL)
+                continue;
             enum table_status st = table_lookup(t, prints[i], &v);
             if (st == TABLE_FOUND)
                 status = CHECK_OK;
@@ -428,14 +454,17 @@ static int permit_tls_clientcerts(struct eval *e, bool all)
 static int check_ccert_access(struct eval *e, struct restriction *r, enum restriction_kind def_acl)
 {
     struct policy_session *s = e->s;
-    if (!s->tls_active || !s->tls.cert_present) return CHECK_DUNNO;
+    if (!s->tls_active || !s->tls.cert_present)
+        return CHECK_DUNNO;
     const char *prints[2] = {s->tls.cert_fingerprint, s->tls.pkey_fingerprint};
     for (int i = 0; i < 2; i++) {
         bool found;
-        if (prints[i] == NULL) continue;
+        if (prints[i] == NULL)
+            continue;
         int status = check_access(e, r, prints[i], true, &found,
                                   s->tls.peer_cn ? s->tls.peer_cn : "", CLASS_CCERT, def_acl);
-        if (status != CHECK_DUNNO) return status;
+        if (status != CHECK_DUNNO)
+            return status;
     }
     return CHECK_DUNNO;
 }
@@ -483,7 +512,8 @@ int eval_restriction(struct eval *e, struct restriction *r, const char *reply_na
         return generic_checks(e, l, reply_name, reply_class, def_acl);
     }
     case R_PERMIT:
-        if (!last) eval_warn(e, "restriction `%s' after `%s' is ignored", (r + 1)->name, r->name);
+        if (!last)
+            eval_warn(e, "restriction `%s' after `%s' is ignored", (r + 1)->name, r->name);
         return CHECK_OK;
     case R_DEFER:
         status = check_reject(e, ERR_POLICY, p->defer_code, "4.3.2",
@@ -516,7 +546,8 @@ int eval_restriction(struct eval *e, struct restriction *r, const char *reply_na
         return CHECK_DUNNO;
     case R_SLEEP: {
         int index = e->sleep_index++;
-        if ((size_t) index < s->n_sleeps && s->sleeps_done[index]) return CHECK_DUNNO;
+        if ((size_t) index < s->n_sleeps && s->sleeps_done[index])
+            return CHECK_DUNNO;
         struct policy_request req = {
             .type = POLICY_REQ_SLEEP, .seconds = atoi(r->arg), .id = (unsigned) index};
         policy_add_pending(s, &req);
@@ -553,10 +584,12 @@ int eval_restriction(struct eval *e, struct restriction *r, const char *reply_na
     case R_REJECT_RBL_CLIENT: return reject_rbl_addr(e, r->arg, s->addr, CLASS_CLIENT);
     case R_PERMIT_DNSWL_CLIENT: return permit_dnswl_addr(e, r->arg, s->addr, CLASS_CLIENT);
     case R_REJECT_RHSBL_CLIENT:
-        if (!is_unknown(s->name)) return reject_rbl_domain(e, r->arg, s->name, CLASS_CLIENT);
+        if (!is_unknown(s->name))
+            return reject_rbl_domain(e, r->arg, s->name, CLASS_CLIENT);
         return CHECK_DUNNO;
     case R_PERMIT_RHSWL_CLIENT:
-        if (!is_unknown(s->name)) return permit_dnswl_domain(e, r->arg, s->name, CLASS_CLIENT);
+        if (!is_unknown(s->name))
+            return permit_dnswl_domain(e, r->arg, s->name, CLASS_CLIENT);
         return CHECK_DUNNO;
     case R_REJECT_RHSBL_REVERSE_CLIENT:
         if (!is_unknown(s->reverse_name))
@@ -564,11 +597,13 @@ int eval_restriction(struct eval *e, struct restriction *r, const char *reply_na
         return CHECK_DUNNO;
     case R_CHECK_CCERT_ACCESS: return check_ccert_access(e, r, def_acl);
     case R_CHECK_SASL_ACCESS:
-        if (!sasl_active(e)) return no_sasl(e, r);
+        if (!sasl_active(e))
+            return no_sasl(e, r);
         if (s->sasl_username && *s->sasl_username) {
             char *sane = str_printable(s->sasl_username, strlen(s->sasl_username));
             for (char *c = sane; *c; c++)
-                if (*c == '?') *c = '_';
+                if (*c == '?')
+                    *c = '_';
             status = check_access(e, r, s->sasl_username, true, &found, sane, CLASS_SASL, def_acl);
             free(sane);
         }
@@ -576,7 +611,8 @@ int eval_restriction(struct eval *e, struct restriction *r, const char *reply_na
     case R_CHECK_CLIENT_NS_ACCESS:
     case R_CHECK_CLIENT_MX_ACCESS:
     case R_CHECK_CLIENT_A_ACCESS:
-        if (is_unknown(s->name)) return CHECK_DUNNO;
+        if (is_unknown(s->name))
+            return CHECK_DUNNO;
         status = check_server_access(e, r, s->name,
                                      kind == R_CHECK_CLIENT_NS_ACCESS   ? DNS_T_NS
                                      : kind == R_CHECK_CLIENT_MX_ACCESS ? DNS_T_MX
@@ -586,7 +622,8 @@ int eval_restriction(struct eval *e, struct restriction *r, const char *reply_na
     case R_CHECK_REVERSE_CLIENT_NS_ACCESS:
     case R_CHECK_REVERSE_CLIENT_MX_ACCESS:
     case R_CHECK_REVERSE_CLIENT_A_ACCESS:
-        if (is_unknown(s->reverse_name)) return CHECK_DUNNO;
+        if (is_unknown(s->reverse_name))
+            return CHECK_DUNNO;
         status = check_server_access(e, r, s->reverse_name,
                                      kind == R_CHECK_REVERSE_CLIENT_NS_ACCESS   ? DNS_T_NS
                                      : kind == R_CHECK_REVERSE_CLIENT_MX_ACCESS ? DNS_T_MX
@@ -595,7 +632,8 @@ int eval_restriction(struct eval *e, struct restriction *r, const char *reply_na
         return status == CHECK_PENDING ? status
                                        : forbid_whitelist(e, r->name, status, s->reverse_name);
     case R_PERMIT_SASL_AUTHENTICATED:
-        if (sasl_active(e) && s->sasl_username && *s->sasl_username) return CHECK_OK;
+        if (sasl_active(e) && s->sasl_username && *s->sasl_username)
+            return CHECK_OK;
         return CHECK_DUNNO;
     case R_PERMIT_TLS_ALL_CLIENTCERTS: return permit_tls_clientcerts(e, true);
     case R_PERMIT_TLS_CLIENTCERTS: return permit_tls_clientcerts(e, false);
@@ -606,12 +644,16 @@ int eval_restriction(struct eval *e, struct restriction *r, const char *reply_na
             return check_domain_access(e, r, s->helo, true, &found, s->helo, CLASS_HELO, def_acl);
         return CHECK_DUNNO;
     case R_REJECT_INVALID_HELO_HOSTNAME:
-        if (s->helo == NULL) return CHECK_DUNNO;
-        if (s->helo[0] != '[') return reject_invalid_hostname(e, s->helo, s->helo, CLASS_HELO);
+        if (s->helo == NULL)
+            return CHECK_DUNNO;
+        if (s->helo[0] != '[')
+            return reject_invalid_hostname(e, s->helo, s->helo, CLASS_HELO);
         return reject_invalid_hostaddr(e, s->helo, s->helo, CLASS_HELO);
     case R_REJECT_UNKNOWN_HELO_HOSTNAME:
-        if (s->helo == NULL) return CHECK_DUNNO;
-        if (s->helo[0] != '[') return reject_unknown_hostname(e, s->helo, s->helo, CLASS_HELO);
+        if (s->helo == NULL)
+            return CHECK_DUNNO;
+        if (s->helo[0] != '[')
+            return reject_unknown_hostname(e, s->helo, s->helo, CLASS_HELO);
         return reject_invalid_hostaddr(e, s->helo, s->helo, CLASS_HELO);
     case R_PERMIT_NAKED_IP_ADDRESS:
         eval_warn(e, "restriction %s is deprecated. Use %s or %s instead", r->name,
@@ -623,7 +665,8 @@ int eval_restriction(struct eval *e, struct restriction *r, const char *reply_na
     case R_CHECK_HELO_NS_ACCESS:
     case R_CHECK_HELO_MX_ACCESS:
     case R_CHECK_HELO_A_ACCESS:
-        if (s->helo == NULL) return CHECK_DUNNO;
+        if (s->helo == NULL)
+            return CHECK_DUNNO;
         status = check_server_access(e, r, s->helo,
                                      kind == R_CHECK_HELO_NS_ACCESS   ? DNS_T_NS
                                      : kind == R_CHECK_HELO_MX_ACCESS ? DNS_T_MX
@@ -631,11 +674,14 @@ int eval_restriction(struct eval *e, struct restriction *r, const char *reply_na
                                      s->helo, CLASS_HELO, def_acl);
         return status == CHECK_PENDING ? status : forbid_whitelist(e, r->name, status, s->helo);
     case R_REJECT_NON_FQDN_HELO_HOSTNAME:
-        if (s->helo == NULL) return CHECK_DUNNO;
-        if (s->helo[0] != '[') return reject_non_fqdn_hostname(e, s->helo, s->helo, CLASS_HELO);
+        if (s->helo == NULL)
+            return CHECK_DUNNO;
+        if (s->helo[0] != '[')
+            return reject_non_fqdn_hostname(e, s->helo, s->helo, CLASS_HELO);
         return reject_invalid_hostaddr(e, s->helo, s->helo, CLASS_HELO);
     case R_REJECT_RHSBL_HELO:
-        if (s->helo) return reject_rbl_domain(e, r->arg, s->helo, CLASS_HELO);
+        if (s->helo)
+            return reject_rbl_domain(e, r->arg, s->helo, CLASS_HELO);
         return CHECK_DUNNO;
 
     /* sender */
@@ -661,31 +707,40 @@ int eval_restriction(struct eval *e, struct restriction *r, const char *reply_na
             return reject_non_fqdn_address(e, s->sender, s->sender, CLASS_SENDER);
         return CHECK_DUNNO;
     case R_REJECT_AUTH_SENDER_LOGIN_MISMATCH:
-        if (!sasl_active(e)) return no_sasl(e, r);
-        if (s->sender && *s->sender) return reject_auth_sender_login_mismatch(e, s->sender, false);
+        if (!sasl_active(e))
+            return no_sasl(e, r);
+        if (s->sender && *s->sender)
+            return reject_auth_sender_login_mismatch(e, s->sender, false);
         return CHECK_DUNNO;
     case R_REJECT_KNOWN_SENDER_LOGIN_MISMATCH:
-        if (!sasl_active(e)) return no_sasl(e, r);
+        if (!sasl_active(e))
+            return no_sasl(e, r);
         if (s->sender && *s->sender) {
-            if (s->sasl_username) return reject_auth_sender_login_mismatch(e, s->sender, true);
+            if (s->sasl_username)
+                return reject_auth_sender_login_mismatch(e, s->sender, true);
             return reject_unauth_sender_login_mismatch(e, s->sender);
         }
         return CHECK_DUNNO;
     case R_REJECT_UNAUTH_SENDER_LOGIN_MISMATCH:
-        if (!sasl_active(e)) return no_sasl(e, r);
-        if (s->sender && *s->sender) return reject_unauth_sender_login_mismatch(e, s->sender);
+        if (!sasl_active(e))
+            return no_sasl(e, r);
+        if (s->sender && *s->sender)
+            return reject_unauth_sender_login_mismatch(e, s->sender);
         return CHECK_DUNNO;
     case R_REJECT_SENDER_LOGIN_MISMATCH:
-        if (!sasl_active(e)) return no_sasl(e, r);
+        if (!sasl_active(e))
+            return no_sasl(e, r);
         if (s->sender && *s->sender) {
             status = reject_auth_sender_login_mismatch(e, s->sender, false);
-            if (status == CHECK_DUNNO) status = reject_unauth_sender_login_mismatch(e, s->sender);
+            if (status == CHECK_DUNNO)
+                status = reject_unauth_sender_login_mismatch(e, s->sender);
         }
         return status;
     case R_CHECK_SENDER_NS_ACCESS:
     case R_CHECK_SENDER_MX_ACCESS:
     case R_CHECK_SENDER_A_ACCESS:
-        if (s->sender == NULL || !*s->sender) return CHECK_DUNNO;
+        if (s->sender == NULL || !*s->sender)
+            return CHECK_DUNNO;
         status = check_server_access(e, r, s->sender,
                                      kind == R_CHECK_SENDER_NS_ACCESS   ? DNS_T_NS
                                      : kind == R_CHECK_SENDER_MX_ACCESS ? DNS_T_MX
@@ -693,10 +748,12 @@ int eval_restriction(struct eval *e, struct restriction *r, const char *reply_na
                                      s->sender, CLASS_SENDER, def_acl);
         return status == CHECK_PENDING ? status : forbid_whitelist(e, r->name, status, s->sender);
     case R_REJECT_RHSBL_SENDER:
-        if (s->sender && *s->sender) return reject_rbl_domain(e, r->arg, s->sender, CLASS_SENDER);
+        if (s->sender && *s->sender)
+            return reject_rbl_domain(e, r->arg, s->sender, CLASS_SENDER);
         return CHECK_DUNNO;
     case R_REJECT_UNLISTED_SENDER:
-        if (s->sender && *s->sender) return check_sender_rcpt_maps(e, s->sender);
+        if (s->sender && *s->sender)
+            return check_sender_rcpt_maps(e, s->sender);
         return CHECK_DUNNO;
 
     /* recipient */
@@ -706,10 +763,12 @@ int eval_restriction(struct eval *e, struct restriction *r, const char *reply_na
                                      def_acl);
         return CHECK_DUNNO;
     case R_PERMIT_MX_BACKUP:
-        if (s->recipient) return permit_mx_backup(e, s->recipient, s->recipient, CLASS_RECIPIENT);
+        if (s->recipient)
+            return permit_mx_backup(e, s->recipient, s->recipient, CLASS_RECIPIENT);
         return CHECK_DUNNO;
     case R_PERMIT_AUTH_DESTINATION:
-        if (s->recipient) return permit_auth_destination(e, s->recipient);
+        if (s->recipient)
+            return permit_auth_destination(e, s->recipient);
         return CHECK_DUNNO;
     case R_REJECT_UNAUTH_DESTINATION:
         if (s->recipient)
@@ -746,7 +805,8 @@ int eval_restriction(struct eval *e, struct restriction *r, const char *reply_na
     case R_CHECK_RECIPIENT_NS_ACCESS:
     case R_CHECK_RECIPIENT_MX_ACCESS:
     case R_CHECK_RECIPIENT_A_ACCESS:
-        if (s->recipient == NULL || !*s->recipient) return CHECK_DUNNO;
+        if (s->recipient == NULL || !*s->recipient)
+            return CHECK_DUNNO;
         status = check_server_access(e, r, s->recipient,
                                      kind == R_CHECK_RECIPIENT_NS_ACCESS   ? DNS_T_NS
                                      : kind == R_CHECK_RECIPIENT_MX_ACCESS ? DNS_T_MX
@@ -755,10 +815,12 @@ int eval_restriction(struct eval *e, struct restriction *r, const char *reply_na
         return status == CHECK_PENDING ? status
                                        : forbid_whitelist(e, r->name, status, s->recipient);
     case R_REJECT_RHSBL_RECIPIENT:
-        if (s->recipient) return reject_rbl_domain(e, r->arg, s->recipient, CLASS_RECIPIENT);
+        if (s->recipient)
+            return reject_rbl_domain(e, r->arg, s->recipient, CLASS_RECIPIENT);
         return CHECK_DUNNO;
     case R_REJECT_UNLISTED_RECIPIENT:
-        if (s->recipient && *s->recipient) return check_recipient_rcpt_maps(e, s->recipient);
+        if (s->recipient && *s->recipient)
+            return check_recipient_rcpt_maps(e, s->recipient);
         return CHECK_DUNNO;
     case R_REJECT_MULTI_RECIPIENT_BOUNCE:
         if (s->sender && !*s->sender && s->rcpt_count > (strcmp(e->where, "DATA") ? 0 : 1))

@@ -28,9 +28,11 @@ static const char *const list_params[POLICY_LIST_COUNT] = {
 
 static bool all_digits(const char *s)
 {
-    if (*s == 0) return false;
+    if (*s == 0)
+        return false;
     for (; *s; s++)
-        if (!isdigit((unsigned char) *s)) return false;
+        if (!isdigit((unsigned char) *s))
+            return false;
     return true;
 }
 
@@ -78,7 +80,8 @@ struct restriction_list *compile_list(struct policy *p, const char *name, const 
                 r->problem = xasprintf("restriction %s: bad argument \"%s\": need maptype:mapname",
                                        info->name, next ? next : "");
                 r->kind = R_BROKEN;
-                if (next) i++;
+                if (next)
+                    i++;
             } else {
                 r->arg = xstrdup(next);
                 r->table = table_open(next, TABLE_OPEN_FOLD);
@@ -122,7 +125,8 @@ struct restriction_list *compile_list(struct policy *p, const char *name, const 
 
 void restriction_list_free(struct restriction_list *l)
 {
-    if (l == NULL) return;
+    if (l == NULL)
+        return;
     for (size_t i = 0; i < l->count; i++) {
         struct restriction *r = &l->items[i];
         free((char *) r->name);
@@ -144,14 +148,16 @@ static void free_list_value(void *v)
 /* has_required - can this list reject relaying (recursing into classes)? */
 static bool has_required(struct policy *p, struct restriction_list *l, int depth)
 {
-    if (l == NULL || depth > 100) return false;
+    if (l == NULL || depth > 100)
+        return false;
     for (size_t i = 0; i < l->count; i++) {
         struct restriction *r = &l->items[i];
         if (r->kind == R_WARN_IF_REJECT && i + 1 < l->count) {
             i++;
             continue;
         }
-        if (r->kind == R_PERMIT) return false;
+        if (r->kind == R_PERMIT)
+            return false;
         switch (r->kind) {
         case R_REJECT_UNAUTH_DESTINATION:
         case R_DEFER_UNAUTH_DESTINATION:
@@ -160,7 +166,8 @@ static bool has_required(struct policy *p, struct restriction_list *l, int depth
         case R_DEFER_IF_PERMIT:
         case R_CHECK_RELAY_DOMAINS: return true;
         case R_CLASS:
-            if (has_required(p, htable_get(p->classes, r->name), depth + 1)) return true;
+            if (has_required(p, htable_get(p->classes, r->name), depth + 1))
+                return true;
             break;
         default: break;
         }
@@ -183,7 +190,8 @@ static struct table **open_maps(struct config *cfg, const char *param, size_t *n
             continue;
         maps[(*n)++] = table_open(specs.items[i], TABLE_OPEN_FOLD);
     }
-    if (nonempty) *nonempty = specs.count > 0;
+    if (nonempty)
+        *nonempty = specs.count > 0;
     strlist_free(&specs);
     return maps;
 }
@@ -207,7 +215,8 @@ static void add_interface_addresses(struct strlist *out, const char *value, bool
             if (getifaddrs(&ifa) == 0) {
                 for (p = ifa; p; p = p->ifa_next) {
                     char buf[INET6_ADDRSTRLEN];
-                    if (p->ifa_addr == NULL) continue;
+                    if (p->ifa_addr == NULL)
+                        continue;
                     if (p->ifa_addr->sa_family == AF_INET && ipv4)
                         inet_ntop(AF_INET, &((struct sockaddr_in *) p->ifa_addr)->sin_addr, buf,
                                   sizeof(buf));
@@ -221,8 +230,10 @@ static void add_interface_addresses(struct strlist *out, const char *value, bool
                 freeifaddrs(ifa);
             }
         } else if (strcasecmp(it, "loopback-only") == 0) {
-            if (ipv4) strlist_add(out, "127.0.0.1");
-            if (ipv6) strlist_add(out, "::1");
+            if (ipv4)
+                strlist_add(out, "127.0.0.1");
+            if (ipv6)
+                strlist_add(out, "::1");
         } else {
             char *a = xstrdup(it);
             size_t n = strlen(a);
@@ -263,7 +274,8 @@ static bool addr_in(const struct strlist *l, const char *addr)
     int fa = inet_pton(AF_INET, addr, a) == 1    ? AF_INET
              : inet_pton(AF_INET6, addr, a) == 1 ? AF_INET6
                                                  : 0;
-    if (fa == 0) return false;
+    if (fa == 0)
+        return false;
     for (size_t i = 0; i < l->count; i++)
         if (inet_pton(fa, l->items[i], b) == 1 && memcmp(a, b, fa == AF_INET ? 4 : 16) == 0)
             return true;
@@ -298,8 +310,7 @@ static bool in_param_list(struct config *cfg, const char *param, const char *wor
     return found;
 }
 
-static struct policy *policy_compile_mode(struct config *cfg, struct strlist *errors,
-                                          bool lenient);
+static struct policy *policy_compile_mode(struct config *cfg, struct strlist *errors, bool lenient);
 
 /* set_expansion_filter - the filter value uses C-style escapes (\t, \40, \\) */
 static void set_expansion_filter(struct policy *p, const char *v)
@@ -477,7 +488,8 @@ struct policy *policy_compile_lenient(struct config *cfg, struct strlist *errors
 
 void policy_free(struct policy *p)
 {
-    if (p == NULL) return;
+    if (p == NULL)
+        return;
     for (int l = 0; l < POLICY_LIST_COUNT; l++)
         restriction_list_free(p->lists[l]);
     htable_free(p->classes, free_list_value);

@@ -27,7 +27,8 @@ static bool octet_match(const char *pat, size_t len, int value, bool *bad)
     if (pat[0] != '[') {
         char *end;
         long v = strtol(pat, &end, 10);
-        if (end != pat + len || v < 0 || v > 255) *bad = true;
+        if (end != pat + len || v < 0 || v > 255)
+            *bad = true;
         return v == value;
     }
     if (len < 3 || pat[len - 1] != ']') {
@@ -42,11 +43,14 @@ static bool octet_match(const char *pat, size_t len, int value, bool *bad)
         char *end;
         long lo = strtol(item, &end, 10), hi = lo;
         if (dots) {
-            if (end != dots) *bad = true;
+            if (end != dots)
+                *bad = true;
             hi = strtol(dots + 2, &end, 10);
         }
-        if (*end != 0 || lo < 0 || hi > 255 || lo > hi) *bad = true;
-        if (value >= lo && value <= hi) hit = true;
+        if (*end != 0 || lo < 0 || hi > 255 || lo > hi)
+            *bad = true;
+        if (value >= lo && value <= hi)
+            hit = true;
     }
     free(inner);
     return hit;
@@ -56,7 +60,8 @@ static bool octet_match(const char *pat, size_t len, int value, bool *bad)
 int ip_pattern_match(const char *pattern, const char *addr)
 {
     int octets[4];
-    if (sscanf(addr, "%d.%d.%d.%d", &octets[0], &octets[1], &octets[2], &octets[3]) != 4) return 0;
+    if (sscanf(addr, "%d.%d.%d.%d", &octets[0], &octets[1], &octets[2], &octets[3]) != 4)
+        return 0;
     const char *p = pattern;
     bool bad = false, all = true;
     for (int i = 0; i < 4; i++) {
@@ -65,7 +70,8 @@ int ip_pattern_match(const char *pattern, const char *addr)
             end = strchr(end, ']') ? strchr(end, ']') + 1 : end + strlen(end);
         else
             end += strcspn(end, ".");
-        if (!octet_match(p, (size_t) (end - p), octets[i], &bad)) all = false;
+        if (!octet_match(p, (size_t) (end - p), octets[i], &bad))
+            all = false;
         if (i < 3) {
             if (*end != '.') {
                 bad = true;
@@ -86,17 +92,20 @@ static enum dnsxl_result find_dnsxl(struct eval *e, const char *query, const cha
                                     const char **txt)
 {
     const struct dns_answer *a = need_dns(e, query, DNS_T_A);
-    if (a == NULL) return DNSXL_PENDING;
+    if (a == NULL)
+        return DNSXL_PENDING;
     if (a->status != DNS_OK && a->status != DNS_NOTFOUND) {
         eval_warn(e, "%s: RBL lookup error: %s", query,
                   a->why ? a->why : "Host or domain name not found");
         return DNSXL_SOFT;
     }
-    if (a->status != DNS_OK) return DNSXL_NOT_LISTED;
+    if (a->status != DNS_OK)
+        return DNSXL_NOT_LISTED;
     if (filter) {
         bool hit = false;
         for (struct dns_rr *rr = a->rrs; rr && !hit; rr = rr->next) {
-            if (rr->type != DNS_T_A) continue;
+            if (rr->type != DNS_T_A)
+                continue;
             int m = ip_pattern_match(filter, rr->data);
             if (m < 0) {
                 eval_warn(e, "RBL reply error: bad address pattern \"%s\"", filter);
@@ -104,11 +113,13 @@ static enum dnsxl_result find_dnsxl(struct eval *e, const char *query, const cha
             }
             hit = m == 1;
         }
-        if (!hit) return DNSXL_NOT_LISTED;
+        if (!hit)
+            return DNSXL_NOT_LISTED;
     }
     if (txt) {
         const struct dns_answer *t = need_dns(e, query, DNS_T_TXT);
-        if (t == NULL) return DNSXL_PENDING;
+        if (t == NULL)
+            return DNSXL_PENDING;
         *txt = "";
         if (t->status == DNS_OK) {
             struct buf b;
@@ -116,7 +127,8 @@ static enum dnsxl_result find_dnsxl(struct eval *e, const char *query, const cha
             for (struct dns_rr *rr = t->rrs; rr; rr = rr->next) {
                 size_t room = RBL_TXT_LIMIT > b.len ? RBL_TXT_LIMIT - b.len : 0;
                 buf_append(&b, rr->data, strlen(rr->data) < room ? strlen(rr->data) : room);
-                if (rr->next && b.len + 3 < RBL_TXT_LIMIT) buf_puts(&b, " / ");
+                if (rr->next && b.len + 3 < RBL_TXT_LIMIT)
+                    buf_puts(&b, " / ");
             }
             *txt = arena_strdup(e->s->arena, buf_cstr(&b));
             buf_free(&b);
@@ -166,16 +178,19 @@ static int rbl_reject_reply(struct eval *e, const char *rbl_arg, const char *wha
     struct rbl_macros m = {.e = e, .what = what, .class = reply_class, .txt = txt ? txt : ""};
     char *domain = arena_strdup(e->s->arena, rbl_arg);
     char *eq = strchr(domain, '=');
-    if (eq) *eq = 0;
+    if (eq)
+        *eq = 0;
     m.domain = domain;
     snprintf(m.code, sizeof(m.code), "%d", e->p->maps_rbl_reject_code);
     struct buf why;
     buf_init(&why);
     for (;;) {
-        if (template == NULL) template = e->p->default_rbl_reply;
+        if (template == NULL)
+            template = e->p->default_rbl_reply;
         char *err = NULL;
         buf_reset(&why);
-        if (expand(template, rbl_lookup, &m, &why, &err) == 0) break;
+        if (expand(template, rbl_lookup, &m, &why, &err) == 0)
+            break;
         free(err);
         if (template == e->p->default_rbl_reply) {
             buf_reset(&why);
@@ -207,7 +222,8 @@ static int rbl_reject_reply(struct eval *e, const char *rbl_arg, const char *wha
 static char *addr_query(const char *addr, const char *zone_arg, const char **filter)
 {
     char *rev = dns_reverse_query(addr);
-    if (rev == NULL) return NULL;
+    if (rev == NULL)
+        return NULL;
     char *zone = xstrdup(zone_arg);
     char *eq = strchr(zone, '=');
     *filter = NULL;
@@ -226,12 +242,15 @@ int reject_rbl_addr(struct eval *e, const char *rbl_domain, const char *addr,
 {
     const char *filter;
     char *q = addr_query(addr, rbl_domain, &filter);
-    if (q == NULL) return CHECK_DUNNO;
+    if (q == NULL)
+        return CHECK_DUNNO;
     const char *txt = NULL;
     enum dnsxl_result r = find_dnsxl(e, q, filter, &txt);
     free(q);
-    if (r == DNSXL_PENDING) return CHECK_PENDING;
-    if (r != DNSXL_LISTED) return CHECK_DUNNO;
+    if (r == DNSXL_PENDING)
+        return CHECK_PENDING;
+    if (r != DNSXL_LISTED)
+        return CHECK_DUNNO;
     return rbl_reject_reply(e, rbl_domain, addr, reply_class, txt);
 }
 
@@ -242,7 +261,8 @@ int permit_dnswl_addr(struct eval *e, const char *zone, const char *addr, const 
         return CHECK_DUNNO;
     const char *filter;
     char *q = addr_query(addr, zone, &filter);
-    if (q == NULL) return CHECK_DUNNO;
+    if (q == NULL)
+        return CHECK_DUNNO;
     enum dnsxl_result r = find_dnsxl(e, q, filter, NULL);
     free(q);
     switch (r) {
@@ -262,14 +282,17 @@ static char *domain_query(const char *what, const char *zone_arg, const char **f
     const char *domain = strrchr(what, '@');
     if (domain) {
         domain++;
-        if (domain[0] == '[') return NULL;
+        if (domain[0] == '[')
+            return NULL;
     } else {
         domain = what;
     }
-    if (*domain == 0 || !valid_hostname(domain)) return NULL;
+    if (*domain == 0 || !valid_hostname(domain))
+        return NULL;
     const char *suffix = strrchr(domain, '.');
     suffix = suffix ? suffix + 1 : domain;
-    if (strspn(suffix, "0123456789") == strlen(suffix)) return NULL;
+    if (strspn(suffix, "0123456789") == strlen(suffix))
+        return NULL;
     char *zone = xstrdup(zone_arg);
     char *eq = strchr(zone, '=');
     *filter = NULL;
@@ -287,12 +310,15 @@ int reject_rbl_domain(struct eval *e, const char *rbl_domain, const char *what,
 {
     const char *filter;
     char *q = domain_query(what, rbl_domain, &filter);
-    if (q == NULL) return CHECK_DUNNO;
+    if (q == NULL)
+        return CHECK_DUNNO;
     const char *txt = NULL;
     enum dnsxl_result r = find_dnsxl(e, q, filter, &txt);
     free(q);
-    if (r == DNSXL_PENDING) return CHECK_PENDING;
-    if (r != DNSXL_LISTED) return CHECK_DUNNO;
+    if (r == DNSXL_PENDING)
+        return CHECK_PENDING;
+    if (r != DNSXL_LISTED)
+        return CHECK_DUNNO;
     return rbl_reject_reply(e, rbl_domain, what, reply_class, txt);
 }
 
@@ -303,7 +329,8 @@ int permit_dnswl_domain(struct eval *e, const char *zone, const char *what, cons
         return CHECK_DUNNO;
     const char *filter;
     char *q = domain_query(what, zone, &filter);
-    if (q == NULL) return CHECK_DUNNO;
+    if (q == NULL)
+        return CHECK_DUNNO;
     enum dnsxl_result r = find_dnsxl(e, q, filter, NULL);
     free(q);
     switch (r) {

@@ -37,7 +37,8 @@ void trace(struct eval *e, enum policy_trace_kind kind, const char *restriction,
            const char *key, const char *value, const char *verdict, const char *text)
 {
     struct policy_session *s = e->s;
-    if (s->trace_fn == NULL) return;
+    if (s->trace_fn == NULL)
+        return;
     struct trace_buffer *tb = s->trace_buf;
     if (tb == NULL) {
         tb = s->trace_buf = xcalloc(1, sizeof(*tb));
@@ -63,7 +64,8 @@ void trace(struct eval *e, enum policy_trace_kind kind, const char *restriction,
 static void trace_position(struct eval *e, int position)
 {
     struct trace_buffer *tb = e->s->trace_buf;
-    if (tb && tb->count) tb->items[tb->count - 1].ev.position = position;
+    if (tb && tb->count)
+        tb->items[tb->count - 1].ev.position = position;
 }
 
 static void trace_reset(struct policy_session *s)
@@ -77,7 +79,8 @@ static void trace_reset(struct policy_session *s)
 static void trace_flush(struct policy_session *s)
 {
     struct trace_buffer *tb = s->trace_buf;
-    if (tb == NULL || s->trace_fn == NULL) return;
+    if (tb == NULL || s->trace_fn == NULL)
+        return;
     for (size_t i = 0; i < tb->count; i++)
         s->trace_fn(s->trace_ctx, &tb->items[i].ev);
     trace_reset(s);
@@ -115,11 +118,13 @@ int generic_checks(struct eval *e, struct restriction_list *list, const char *re
     trace(e, POLICY_TRACE_LIST, NULL, NULL, NULL, NULL, NULL, list->name);
     for (size_t i = 0; i < list->count; i++) {
         struct restriction *r = &list->items[i];
-        if (e->s->st.discard) break;
+        if (e->s->st.discard)
+            break;
         trace(e, POLICY_TRACE_RESTRICTION, r->text, NULL, NULL, NULL, NULL, NULL);
         trace_position(e, (int) i + 1);
         if (r->kind == R_WARN_IF_REJECT) {
-            if (e->warn_if_reject == 0) e->warn_if_reject = e->recursion;
+            if (e->warn_if_reject == 0)
+                e->warn_if_reject = e->recursion;
             trace(e, POLICY_TRACE_RESULT, r->text, NULL, NULL, NULL, "DUNNO", NULL);
             trace_position(e, (int) i + 1);
             continue;
@@ -131,13 +136,17 @@ int generic_checks(struct eval *e, struct restriction_list *list, const char *re
         }
         trace(e, POLICY_TRACE_RESULT, r->text, NULL, NULL, NULL, status_word(status, e), NULL);
         trace_position(e, (int) i + 1);
-        if (e->warn_if_reject >= e->recursion) e->warn_if_reject = 0;
-        if (status != CHECK_DUNNO) break;
-        if (e->s->st.defer_if_permit.active && e->s->st.defer_if_reject.active) break;
+        if (e->warn_if_reject >= e->recursion)
+            e->warn_if_reject = 0;
+        if (status != CHECK_DUNNO)
+            break;
+        if (e->s->st.defer_if_permit.active && e->s->st.defer_if_reject.active)
+            break;
     }
     e->recursion = saved_recursion;
     e->list_name = saved_list;
-    if (e->warn_if_reject >= e->recursion) e->warn_if_reject = 0;
+    if (e->warn_if_reject >= e->recursion)
+        e->warn_if_reject = 0;
     return status;
 }
 
@@ -145,9 +154,11 @@ int generic_checks(struct eval *e, struct restriction_list *list, const char *re
 
 static bool all_digits(const char *s, size_t n)
 {
-    if (n == 0) return false;
+    if (n == 0)
+        return false;
     for (size_t i = 0; i < n; i++)
-        if (!isdigit((unsigned char) s[i])) return false;
+        if (!isdigit((unsigned char) s[i]))
+            return false;
     return true;
 }
 
@@ -195,7 +206,8 @@ int check_table_result(struct eval *e, const char *table, const char *value, con
     char dsn[16], dsnbuf[16];
     const char *rest;
 
-    if (word_is(value, cmd_len, "DUNNO")) return CHECK_DUNNO;
+    if (word_is(value, cmd_len, "DUNNO"))
+        return CHECK_DUNNO;
     if (word_is(value, cmd_len, "REJECT")) {
         dsn_split(text, "5.7.1", dsn, &rest);
         return check_reject(e, ERR_POLICY, e->p->access_map_reject_code,
@@ -217,7 +229,8 @@ int check_table_result(struct eval *e, const char *table, const char *value, con
         return CHECK_DUNNO;
     }
     if (word_is(value, cmd_len, "FILTER")) {
-        if (!can_delegate(e, table, "FILTER")) return CHECK_DUNNO;
+        if (!can_delegate(e, table, "FILTER"))
+            return CHECK_DUNNO;
         if (*text == 0) {
             eval_warn(e, "access table %s entry \"%s\" has FILTER entry without value", table,
                       datum);
@@ -235,7 +248,8 @@ int check_table_result(struct eval *e, const char *table, const char *value, con
         return CHECK_DUNNO;
     }
     if (word_is(value, cmd_len, "HOLD")) {
-        if (!can_delegate(e, table, "HOLD") || s->st.hold) return CHECK_DUNNO;
+        if (!can_delegate(e, table, "HOLD") || s->st.hold)
+            return CHECK_DUNNO;
         char *t = xasprintf("<%s>: %s %s", reply_name, reply_class,
                             *text ? text : "triggers HOLD action");
         log_whatsup(e, "hold", t);
@@ -244,7 +258,8 @@ int check_table_result(struct eval *e, const char *table, const char *value, con
         return CHECK_DUNNO;
     }
     if (word_is(value, cmd_len, "DISCARD")) {
-        if (!can_delegate(e, table, "DISCARD")) return CHECK_DUNNO;
+        if (!can_delegate(e, table, "DISCARD"))
+            return CHECK_DUNNO;
         char *t = xasprintf("<%s>: %s %s", reply_name, reply_class,
                             *text ? text : "triggers DISCARD action");
         log_whatsup(e, "discard", t);
@@ -255,7 +270,8 @@ int check_table_result(struct eval *e, const char *table, const char *value, con
     if (word_is(value, cmd_len, "REDIRECT") || word_is(value, cmd_len, "BCC")) {
         bool bcc = word_is(value, cmd_len, "BCC");
         const char *action = bcc ? "BCC" : "REDIRECT";
-        if (!can_delegate(e, table, action)) return CHECK_DUNNO;
+        if (!can_delegate(e, table, action))
+            return CHECK_DUNNO;
         if (strchr(text, '@') == NULL) {
             eval_warn(e, "access table %s entry \"%s\" requires user@domain target", table, datum);
             return CHECK_DUNNO;
@@ -302,7 +318,8 @@ int check_table_result(struct eval *e, const char *table, const char *value, con
         strlist_add(&s->prepend, text);
         return CHECK_DUNNO;
     }
-    if (all_digits(value, strlen(value))) return CHECK_OK;
+    if (all_digits(value, strlen(value)))
+        return CHECK_OK;
     if (cmd_len == 3 && *text && (value[0] == '4' || value[0] == '5') &&
         isdigit((unsigned char) value[1]) && isdigit((unsigned char) value[2])) {
         int code = atoi(value);
@@ -312,7 +329,8 @@ int check_table_result(struct eval *e, const char *table, const char *value, con
                             "<%s>: %s rejected: %s", reply_name, reply_class,
                             *rest ? rest : "Access denied");
     }
-    if (word_is(value, cmd_len, "OK") || word_is(value, cmd_len, "RELAY")) return CHECK_OK;
+    if (word_is(value, cmd_len, "OK") || word_is(value, cmd_len, "RELAY"))
+        return CHECK_OK;
     if (strchr(value, ':') != NULL) {
         eval_warn(e, "access table %s has entry with lookup table: %s", table, value);
         eval_warn(e, "do not specify lookup tables inside SMTPD access maps");
@@ -362,7 +380,8 @@ static int run_list(struct eval *e, enum policy_list l, const char *reply_name,
                     const char *reply_class, enum restriction_kind def_acl)
 {
     struct restriction_list *list = e->p->lists[l];
-    if (list == NULL || list->count == 0) return CHECK_DUNNO;
+    if (list == NULL || list->count == 0)
+        return CHECK_DUNNO;
     return generic_checks(e, list, reply_name, reply_class, def_acl);
 }
 
@@ -372,7 +391,8 @@ static int drive_client(struct eval *e)
     s->st.defer_if_permit.active = false;
     stage_reset(e);
     int status = run_list(e, POLICY_LIST_CLIENT, s->namaddr, CLASS_CLIENT, R_CHECK_CLIENT_ACCESS);
-    if (status == CHECK_PENDING) return status;
+    if (status == CHECK_PENDING)
+        return status;
     s->st.defer_if_permit_client = s->st.defer_if_permit.active;
     return status;
 }
@@ -380,13 +400,15 @@ static int drive_client(struct eval *e)
 static int drive_helo(struct eval *e, const char *helo)
 {
     struct policy_session *s = e->s;
-    if (helo == NULL) return CHECK_DUNNO;
+    if (helo == NULL)
+        return CHECK_DUNNO;
     char *saved = s->helo;
     s->helo = arena_strdup(s->arena, helo);
     s->st.defer_if_permit.active = s->st.defer_if_permit_client;
     stage_reset(e);
     int status = run_list(e, POLICY_LIST_HELO, s->helo, CLASS_HELO, R_CHECK_HELO_ACCESS);
-    if (status != CHECK_PENDING) s->st.defer_if_permit_helo = s->st.defer_if_permit.active;
+    if (status != CHECK_PENDING)
+        s->st.defer_if_permit_helo = s->st.defer_if_permit.active;
     s->helo = saved;
     return status;
 }
@@ -394,7 +416,8 @@ static int drive_helo(struct eval *e, const char *helo)
 static int drive_mail(struct eval *e, const char *sender)
 {
     struct policy_session *s = e->s;
-    if (sender == NULL) return CHECK_DUNNO;
+    if (sender == NULL)
+        return CHECK_DUNNO;
     char *saved = s->sender;
     s->sender = arena_strdup(s->arena, sender);
     s->st.defer_if_permit.active = s->st.defer_if_permit_client | s->st.defer_if_permit_helo;
@@ -414,31 +437,39 @@ static int drive_mail(struct eval *e, const char *sender)
 static int drive_rcpt(struct eval *e, const char *recipient)
 {
     struct policy_session *s = e->s;
-    if (recipient == NULL) return CHECK_DUNNO;
-    if (strcasecmp(recipient, "postmaster") == 0) return CHECK_DUNNO;
+    if (recipient == NULL)
+        return CHECK_DUNNO;
+    if (strcasecmp(recipient, "postmaster") == 0)
+        return CHECK_DUNNO;
     char *saved = s->recipient;
     s->recipient = arena_strdup(s->arena, recipient);
     s->st.recipient_rcptmap_checked = false;
     int status = CHECK_DUNNO;
     if (e->p->delay_reject) {
-        if ((status = drive_client(e)) != CHECK_DUNNO && status != CHECK_OK) goto done;
-        if ((status = drive_helo(e, s->helo)) != CHECK_DUNNO && status != CHECK_OK) goto done;
-        if ((status = drive_mail(e, s->sender)) != CHECK_DUNNO && status != CHECK_OK) goto done;
+        if ((status = drive_client(e)) != CHECK_DUNNO && status != CHECK_OK)
+            goto done;
+        if ((status = drive_helo(e, s->helo)) != CHECK_DUNNO && status != CHECK_OK)
+            goto done;
+        if ((status = drive_mail(e, s->sender)) != CHECK_DUNNO && status != CHECK_OK)
+            goto done;
     }
     s->st.defer_if_permit.active = s->st.defer_if_permit_sender;
     stage_reset(e);
     status = run_list(e, POLICY_LIST_RELAY, recipient, CLASS_RECIPIENT, R_CHECK_RECIPIENT_ACCESS);
-    if (status == CHECK_PENDING) goto done;
+    if (status == CHECK_PENDING)
+        goto done;
     if (status != CHECK_REJECT) {
         status = run_list(e, POLICY_LIST_RECIPIENT, recipient, CLASS_RECIPIENT,
                           R_CHECK_RECIPIENT_ACCESS);
-        if (status == CHECK_PENDING) goto done;
+        if (status == CHECK_PENDING)
+            goto done;
     }
     status = final_defer_if_permit(e, status);
     if (e->p->reject_unlisted_recipient && status != CHECK_REJECT &&
         !s->st.recipient_rcptmap_checked && !s->st.discard) {
         int r = check_recipient_rcpt_maps(e, recipient);
-        if (r != CHECK_DUNNO) status = r;
+        if (r != CHECK_DUNNO)
+            status = r;
     }
 done:
     s->recipient = saved;
@@ -448,18 +479,22 @@ done:
 static int drive_etrn(struct eval *e, const char *domain)
 {
     struct policy_session *s = e->s;
-    if (domain == NULL) return CHECK_DUNNO;
+    if (domain == NULL)
+        return CHECK_DUNNO;
     char *saved = s->etrn_name;
     s->etrn_name = arena_strdup(s->arena, domain);
     int status = CHECK_DUNNO;
     if (e->p->delay_reject) {
-        if ((status = drive_client(e)) != CHECK_DUNNO && status != CHECK_OK) goto done;
-        if ((status = drive_helo(e, s->helo)) != CHECK_DUNNO && status != CHECK_OK) goto done;
+        if ((status = drive_client(e)) != CHECK_DUNNO && status != CHECK_OK)
+            goto done;
+        if ((status = drive_helo(e, s->helo)) != CHECK_DUNNO && status != CHECK_OK)
+            goto done;
     }
     s->st.defer_if_permit.active = s->st.defer_if_permit_client | s->st.defer_if_permit_helo;
     stage_reset(e);
     status = run_list(e, POLICY_LIST_ETRN, domain, CLASS_ETRN, R_CHECK_ETRN_ACCESS);
-    if (status != CHECK_PENDING) status = final_defer_if_permit(e, status);
+    if (status != CHECK_PENDING)
+        status = final_defer_if_permit(e, status);
 done:
     s->etrn_name = saved;
     return status;
@@ -470,11 +505,13 @@ static int drive_data_or_eod(struct eval *e, enum policy_list l, const char *rep
 {
     struct policy_session *s = e->s;
     char *saved = s->recipient;
-    if (s->rcpt_count > 1) s->recipient = NULL;
+    if (s->rcpt_count > 1)
+        s->recipient = NULL;
     s->st.defer_if_permit.active = false;
     stage_reset(e);
     int status = run_list(e, l, reply_name, reply_class, R_UNKNOWN);
-    if (status != CHECK_PENDING) status = final_defer_if_permit(e, status);
+    if (status != CHECK_PENDING)
+        status = final_defer_if_permit(e, status);
     s->recipient = saved;
     return status;
 }

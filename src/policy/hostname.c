@@ -17,25 +17,31 @@ bool valid_hostname(const char *name)
     size_t label = 0;
     bool non_numeric = false;
     const char *cp;
-    if (*name == 0) return false;
+    if (*name == 0)
+        return false;
     for (cp = name; *cp; cp++) {
         unsigned char ch = (unsigned char) *cp;
         if (isalnum(ch) || ch == '_') {
             label++;
-            if (label > LABEL_MAX) return false;
-            if (!isdigit(ch)) non_numeric = true;
+            if (label > LABEL_MAX)
+                return false;
+            if (!isdigit(ch))
+                non_numeric = true;
         } else if (ch == '.') {
-            if (label == 0 || cp[1] == 0) return false;
+            if (label == 0 || cp[1] == 0)
+                return false;
             label = 0;
         } else if (ch == '-') {
             non_numeric = true;
             label++;
-            if (label == 1 || cp[1] == 0 || cp[1] == '.') return false;
+            if (label == 1 || cp[1] == 0 || cp[1] == '.')
+                return false;
         } else {
             return false;
         }
     }
-    if (!non_numeric) return false;
+    if (!non_numeric)
+        return false;
     return (size_t) (cp - name) <= HOSTNAME_MAX;
 }
 
@@ -47,13 +53,16 @@ bool valid_ipv4_hostaddr(const char *addr)
         int digits = 0, value = 0;
         while (isdigit((unsigned char) *cp)) {
             value = value * 10 + (*cp - '0');
-            if (++digits > 3 || value > 255) return false;
+            if (++digits > 3 || value > 255)
+                return false;
             cp++;
         }
-        if (digits == 0) return false;
+        if (digits == 0)
+            return false;
         parts++;
         if (*cp == '.') {
-            if (cp[1] == 0) return false;
+            if (cp[1] == 0)
+                return false;
             cp++;
         } else if (*cp) {
             return false;
@@ -65,7 +74,8 @@ bool valid_ipv4_hostaddr(const char *addr)
 bool valid_ipv6_hostaddr(const char *addr)
 {
     unsigned char buf[16];
-    if (strchr(addr, ':') == NULL) return false;
+    if (strchr(addr, ':') == NULL)
+        return false;
     return inet_pton(AF_INET6, addr, buf) == 1;
 }
 
@@ -76,16 +86,19 @@ bool valid_hostaddr(const char *addr)
 
 bool valid_mailhost_addr(const char *addr)
 {
-    if (strncasecmp(addr, "IPv6:", 5) == 0) return valid_ipv6_hostaddr(addr + 5);
+    if (strncasecmp(addr, "IPv6:", 5) == 0)
+        return valid_ipv6_hostaddr(addr + 5);
     return valid_ipv4_hostaddr(addr);
 }
 
 bool valid_mailhost_literal(const char *lit)
 {
     size_t n = strlen(lit);
-    if (n < 3 || lit[0] != '[' || lit[n - 1] != ']') return false;
+    if (n < 3 || lit[0] != '[' || lit[n - 1] != ']')
+        return false;
     char tmp[128];
-    if (n - 2 >= sizeof(tmp)) return false;
+    if (n - 2 >= sizeof(tmp))
+        return false;
     memcpy(tmp, lit + 1, n - 2);
     tmp[n - 2] = 0;
     return valid_mailhost_addr(tmp);
@@ -94,6 +107,7 @@ bool valid_mailhost_literal(const char *lit)
 char *hostname_strip_dot(const char *name)
 {
     size_t n = strlen(name);
-    if (n > 1 && name[n - 1] == '.' && name[n - 2] != '.') return xstrndup(name, n - 1);
+    if (n > 1 && name[n - 1] == '.' && name[n - 2] != '.')
+        return xstrndup(name, n - 1);
     return xstrdup(name);
 }

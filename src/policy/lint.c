@@ -92,8 +92,10 @@ static size_t edit_distance(const char *a, const char *b)
             size_t cost =
                 tolower((unsigned char) a[i - 1]) == tolower((unsigned char) b[j - 1]) ? 0 : 1;
             size_t best = prev + cost;
-            if (row[j] + 1 < best) best = row[j] + 1;
-            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            if (row[j] + 1 < best)
+                best = row[j] + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
             row[j] = best;
             prev = cur;
         }
@@ -165,12 +167,15 @@ static bool is_reputation(enum restriction_kind k)
 static const struct restriction *reputation_in(struct linter *l, const struct restriction *r,
                                                int depth)
 {
-    if (is_reputation(r->kind)) return r;
-    if (r->kind != R_CLASS || depth > 20) return NULL;
+    if (is_reputation(r->kind))
+        return r;
+    if (r->kind != R_CLASS || depth > 20)
+        return NULL;
     struct restriction_list *cl = htable_get(l->p->classes, r->name);
     for (size_t i = 0; cl && i < cl->count; i++) {
         const struct restriction *found = reputation_in(l, &cl->items[i], depth + 1);
-        if (found) return found;
+        if (found)
+            return found;
     }
     return NULL;
 }
@@ -203,7 +208,8 @@ static void check_list(struct linter *l, struct restriction_list *list, int stag
             struct buf rest;
             buf_init(&rest);
             for (size_t j = i + 1; j < list->count; j++) {
-                if (rest.len) buf_puts(&rest, ", ");
+                if (rest.len)
+                    buf_puts(&rest, ", ");
                 buf_puts(&rest, list->items[j].text);
             }
             add(l, "unreachable", "warning", param, "remove them, or move them before it",
@@ -234,10 +240,12 @@ static void check_list(struct linter *l, struct restriction_list *list, int stag
     /* A permit for logged-in clients before reputation checks. */
     for (size_t i = 0; i < list->count; i++) {
         struct restriction *r = &list->items[i];
-        if (!is_trust_permit(r->kind)) continue;
+        if (!is_trust_permit(r->kind))
+            continue;
         for (size_t j = i + 1; j < list->count; j++) {
             const struct restriction *rep = reputation_in(l, &list->items[j], 0);
-            if (rep == NULL) continue;
+            if (rep == NULL)
+                continue;
             char *fix = xasprintf("move \"%s\" (and the other DNSBL checks) before \"%s\"",
                                   rep->text, r->text);
             add(l, "sasl-before-dnsbl", "error", param, fix,
@@ -255,10 +263,12 @@ static void check_list(struct linter *l, struct restriction_list *list, int stag
 static void check_table_spec(struct linter *l, const char *spec, const char *param,
                              struct htable *seen)
 {
-    if (htable_contains(seen, spec)) return;
+    if (htable_contains(seen, spec))
+        return;
     htable_put(seen, spec, NULL);
     const char *colon = strchr(spec, ':');
-    if (colon == NULL) return;
+    if (colon == NULL)
+        return;
     char *type = xstrndup(spec, (size_t) (colon - spec));
     const char *name = colon + 1;
     const struct table_type *tt = table_type_find(type);
@@ -316,7 +326,8 @@ static void check_tables(struct linter *l)
         str_split_list(value, LIST_SEPS, &toks, NULL);
         for (size_t k = 0; k < toks.count; k++) {
             const char *t = toks.items[k];
-            if (k > 0 && strcasecmp(toks.items[k - 1], "check_policy_service") == 0) continue;
+            if (k > 0 && strcasecmp(toks.items[k - 1], "check_policy_service") == 0)
+                continue;
             if (!is_table_spec(t) || strncmp(t, "inet:", 5) == 0 || strncmp(t, "unix:", 5) == 0)
                 continue;
             if (strncmp(t, "unionmap:", 9) == 0 || strncmp(t, "pipemap:", 8) == 0) {
@@ -406,7 +417,8 @@ static bool probe(struct linter *l, const char *sender, const char *recipient, c
 {
     struct policy_session *s = policy_session_new(l->p);
     const char *addr = "192.0.2.1";
-    if (match_list_match(l->p->mynetworks, "mail.example.net", addr) > 0) addr = "198.51.100.1";
+    if (match_list_match(l->p->mynetworks, "mail.example.net", addr) > 0)
+        addr = "198.51.100.1";
     policy_set_client(s, addr, 40000, "mail.example.net", PEER_OK, "mail.example.net", PEER_OK);
     policy_set_peer_address(s, addr);
     policy_set_protocol(s, "ESMTP");
@@ -415,14 +427,17 @@ static bool probe(struct linter *l, const char *sender, const char *recipient, c
     enum policy_status st;
     if (!l->p->delay_reject) {
         st = settle(l, s, policy_check_client(s, &r), 0, NULL, &r);
-        if (st != POLICY_OK) goto done;
+        if (st != POLICY_OK)
+            goto done;
         st = settle(l, s, policy_check_helo(s, "mail.example.net", &r), 1, "mail.example.net", &r);
-        if (st != POLICY_OK) goto done;
+        if (st != POLICY_OK)
+            goto done;
     }
     policy_set_helo(s, "mail.example.net");
     if (!l->p->delay_reject) {
         st = settle(l, s, policy_check_mail(s, sender, &r), 2, sender, &r);
-        if (st != POLICY_OK) goto done;
+        if (st != POLICY_OK)
+            goto done;
     }
     policy_accept_mail(s, sender);
     st = settle(l, s, policy_check_rcpt(s, recipient, &r), 3, recipient, &r);
@@ -460,7 +475,8 @@ static void check_spoofing(struct linter *l)
         }
         strlist_free(&v);
     }
-    if (domains.count == 0 && host_listed) strlist_add(&domains, host);
+    if (domains.count == 0 && host_listed)
+        strlist_add(&domains, host);
     const char *where = config_is_set(l->p->cfg, "smtpd_sender_restrictions")
                             ? "smtpd_sender_restrictions"
                             : "mydestination";
@@ -499,14 +515,16 @@ static void check_relay(struct linter *l)
     enum policy_list lists[] = {POLICY_LIST_RELAY, POLICY_LIST_RECIPIENT};
     for (size_t k = 0; k < ARRAY_LEN(lists); k++) {
         struct restriction_list *list = l->p->lists[lists[k]];
-        if (list == NULL) continue;
+        if (list == NULL)
+            continue;
         for (size_t i = 0; i < list->count; i++) {
             struct restriction *r = &list->items[i];
             if (r->kind == R_REJECT_UNAUTH_DESTINATION || r->kind == R_DEFER_UNAUTH_DESTINATION)
                 break;
             bool sender_controlled =
                 r->kind == R_CHECK_SENDER_ACCESS || r->kind == R_CHECK_HELO_ACCESS;
-            if (!sender_controlled || r->table == NULL) continue;
+            if (!sender_controlled || r->table == NULL)
+                continue;
             const char *key, *value;
             for (bool first = true; table_sequence(r->table, first, &key, &value) == 0;
                  first = false) {
@@ -536,7 +554,8 @@ static void collect_zones(struct linter *l, struct restriction_list *list)
         if (info && info->arg == ARG_DOMAIN && list->items[i].arg) {
             char *z = xasprintf(".%s", list->items[i].arg);
             char *eq = strchr(z, '=');
-            if (eq) *eq = 0;
+            if (eq)
+                *eq = 0;
             strlist_add_owned(&l->zones, z);
         }
     }
@@ -558,12 +577,14 @@ void policy_lint(struct policy *p, const struct strlist *compile_errors, struct 
     for (size_t i = 0; compile_errors && i < compile_errors->count; i++)
         add(&l, "config-error", "error", NULL, NULL, "%s", compile_errors->items[i]);
     for (int s = 0; s < POLICY_LIST_COUNT; s++)
-        if (p->lists[s]) check_list(&l, p->lists[s], s, p->list_param[s]);
+        if (p->lists[s])
+            check_list(&l, p->lists[s], s, p->list_param[s]);
     struct htable_iter it = {0};
     const char *name;
     void *value;
     while (htable_next(p->classes, &it, &name, &value))
-        if (value) check_list(&l, value, -1, name);
+        if (value)
+            check_list(&l, value, -1, name);
     check_tables(&l);
     check_spoofing(&l);
     check_relay(&l);

@@ -112,10 +112,12 @@ bool cidr_match(const struct cidr *c, const char *addr)
         }
     }
     int full = c->bits / 8, rest = c->bits % 8;
-    if (memcmp(a, c->addr, (size_t) full) != 0) return false;
+    if (memcmp(a, c->addr, (size_t) full) != 0)
+        return false;
     if (rest) {
         unsigned char m = (unsigned char) (0xff << (8 - rest));
-        if ((a[full] & m) != (c->addr[full] & m)) return false;
+        if ((a[full] & m) != (c->addr[full] & m))
+            return false;
     }
     return true;
 }
@@ -136,7 +138,8 @@ bool is_table_spec(const char *tok)
         !((tok[0] >= 'a' && tok[0] <= 'z') || (tok[0] >= 'A' && tok[0] <= 'Z')))
         return false;
     for (const char *p = tok; p < colon; p++)
-        if (!(isalnum((unsigned char) *p) || *p == '_' || *p == '-' || *p == '+')) return false;
+        if (!(isalnum((unsigned char) *p) || *p == '_' || *p == '-' || *p == '+'))
+            return false;
     /* fe80::/10 and friends are addresses, not tables */
     char buf[128];
     size_t n = strcspn(tok, "/");
@@ -144,7 +147,8 @@ bool is_table_spec(const char *tok)
         memcpy(buf, tok, n);
         buf[n] = 0;
         unsigned char a[16];
-        if (inet_pton(AF_INET6, buf, a) == 1) return false;
+        if (inet_pton(AF_INET6, buf, a) == 1)
+            return false;
     }
     return true;
 }
@@ -166,7 +170,8 @@ static int add_file(struct match_list *m, const char *path, bool negate, struct 
     for (line = strtok_r(text.data ? text.data : (char *) "", "\n", &save); line;
          line = strtok_r(NULL, "\n", &save)) {
         char *hash = strchr(line, '#');
-        if (hash) *hash = 0;
+        if (hash)
+            *hash = 0;
         buf_puts(&clean, line);
         buf_putc(&clean, ' ');
     }
@@ -201,8 +206,10 @@ static int add_pattern(struct match_list *m, const char *tok, bool negate, struc
         strlist_add_owned(errors, xasprintf("%s: files nested too deeply", m->name));
         return -1;
     }
-    if (*tok == 0) return 0;
-    if (tok[0] == '/') return add_file(m, tok, negate, errors, depth);
+    if (*tok == 0)
+        return 0;
+    if (tok[0] == '/')
+        return add_file(m, tok, negate, errors, depth);
     struct pattern p = {.negate = negate};
     if (is_table_spec(tok)) {
         p.kind = PAT_TABLE;
@@ -256,7 +263,8 @@ struct match_list *match_list_new(const char *param, const char *value, enum mat
 
 void match_list_free(struct match_list *m)
 {
-    if (m == NULL) return;
+    if (m == NULL)
+        return;
     for (size_t i = 0; i < m->count; i++) {
         free(m->items[i].text);
         table_close(m->items[i].table);
@@ -274,10 +282,13 @@ bool match_list_empty(const struct match_list *m)
 /* match_domain_pattern - name against one domain pattern */
 static bool match_domain_pattern(const struct match_list *m, const char *pattern, const char *name)
 {
-    if (strcasecmp(name, pattern) == 0) return true;
+    if (strcasecmp(name, pattern) == 0)
+        return true;
     size_t nl = strlen(name), pl = strlen(pattern);
-    if (m->kind != MATCH_DOMAIN) return false;
-    if (pattern[0] == '.') return nl > pl && strcasecmp(name + nl - pl, pattern) == 0;
+    if (m->kind != MATCH_DOMAIN)
+        return false;
+    if (pattern[0] == '.')
+        return nl > pl && strcasecmp(name + nl - pl, pattern) == 0;
     if (m->parent_style)
         return nl > pl + 1 && name[nl - pl - 1] == '.' && strcasecmp(name + nl - pl, pattern) == 0;
     return false;
@@ -296,32 +307,39 @@ static int table_match(const struct match_list *m, struct table *t, const char *
             struct access_options o = {NULL, m->parent_style, NULL};
             st = access_lookup_hostname(t, name, true, &o, &v, NULL);
         }
-        if (st == TABLE_FOUND) return 1;
-        if (st != TABLE_NOTFOUND) return -1;
+        if (st == TABLE_FOUND)
+            return 1;
+        if (st != TABLE_NOTFOUND)
+            return -1;
     }
     if (addr && *addr) {
         st = table_lookup(t, addr, &v);
-        if (st == TABLE_FOUND) return 1;
-        if (st != TABLE_NOTFOUND) return -1;
+        if (st == TABLE_FOUND)
+            return 1;
+        if (st != TABLE_NOTFOUND)
+            return -1;
     }
     return 0;
 }
 
 int match_list_match(const struct match_list *m, const char *name, const char *addr)
 {
-    if (m == NULL) return 0;
+    if (m == NULL)
+        return 0;
     for (size_t i = 0; i < m->count; i++) {
         const struct pattern *p = &m->items[i];
         int hit = 0;
         switch (p->kind) {
         case PAT_TABLE:
             hit = table_match(m, p->table, name, m->kind == MATCH_HOSTADDR ? addr : NULL);
-            if (hit < 0) return -1;
+            if (hit < 0)
+                return -1;
             break;
         case PAT_CIDR: hit = addr && cidr_match(&p->cidr, addr); break;
         case PAT_STRING: hit = name && *name && match_domain_pattern(m, p->text, name); break;
         }
-        if (hit) return p->negate ? 0 : 1;
+        if (hit)
+            return p->negate ? 0 : 1;
     }
     return 0;
 }

@@ -98,6 +98,10 @@ const char *policy_helo(const struct policy_session *s);
 const char *policy_sender(const struct policy_session *s);
 const char *policy_sasl_username(const struct policy_session *s);
 
+/* policy_address_internal - the address between < and > as the server keeps
+ * it: source route stripped, quotes removed (allocated) */
+char *policy_address_internal(const char *addr);
+
 /* ---- checks ---- */
 
 enum policy_status {

@@ -27,10 +27,13 @@ char *policy_client_parse_reply(const char *reply, size_t len)
     char *action = NULL;
     while (line < end) {
         const char *nl = memchr(line, '\n', (size_t) (end - line));
-        if (nl == NULL) break;
+        if (nl == NULL)
+            break;
         size_t n = (size_t) (nl - line);
-        if (n > 0 && line[n - 1] == '\r') n--;
-        if (n == 0) return action ? action : xstrdup("");
+        if (n > 0 && line[n - 1] == '\r')
+            n--;
+        if (n == 0)
+            return action ? action : xstrdup("");
         if (n > 7 && strncmp(line, "action=", 7) == 0) {
             free(action);
             action = xstrndup(line + 7, n - 7);
@@ -53,7 +56,8 @@ static int connect_endpoint(const char *endpoint, struct config *cfg)
         snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", full ? full : path);
         free(full);
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd == -1) return -1;
+        if (fd == -1)
+            return -1;
         if (connect(fd, (struct sockaddr *) &sun, sizeof(sun)) == -1 && errno != EINPROGRESS) {
             close(fd);
             return -1;
@@ -93,7 +97,8 @@ char *policy_client_query_sync(const char *endpoint, const char *request, struct
 {
     long timeout_ms = cfg ? config_get_time_ms(cfg, "smtpd_policy_service_timeout") : 100000;
     int fd = connect_endpoint(endpoint, cfg);
-    if (fd == -1) return NULL;
+    if (fd == -1)
+        return NULL;
     uint64_t deadline = clock_mono_us() + (uint64_t) timeout_ms * 1000;
     size_t sent = 0, len = strlen(request);
     struct buf reply;
@@ -101,19 +106,23 @@ char *policy_client_query_sync(const char *endpoint, const char *request, struct
     char *action = NULL;
     while (action == NULL) {
         uint64_t now = clock_mono_us();
-        if (now >= deadline) break;
+        if (now >= deadline)
+            break;
         struct pollfd p = {.fd = fd, .events = sent < len ? POLLOUT : POLLIN};
         int r = poll(&p, 1, (int) ((deadline - now) / 1000) + 1);
-        if (r <= 0) break;
+        if (r <= 0)
+            break;
         if (sent < len) {
             ssize_t n = write(fd, request + sent, len - sent);
-            if (n <= 0) break;
+            if (n <= 0)
+                break;
             sent += (size_t) n;
             continue;
         }
         char chunk[1024];
         ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n <= 0 || reply.len + (size_t) n > REPLY_MAX) break;
+        if (n <= 0 || reply.len + (size_t) n > REPLY_MAX)
+            break;
         buf_append(&reply, chunk, (size_t) n);
         action = policy_client_parse_reply(reply.data, reply.len);
     }
@@ -168,7 +177,8 @@ struct policy_client *policy_client_new(struct event_base *base, struct config *
     pc->max_idle_ms = config_get_time_ms(cfg, "smtpd_policy_service_max_idle");
     pc->max_ttl_ms = config_get_time_ms(cfg, "smtpd_policy_service_max_ttl");
     pc->try_limit = (int) config_get_int(cfg, "smtpd_policy_service_try_limit");
-    if (pc->try_limit < 1) pc->try_limit = 1;
+    if (pc->try_limit < 1)
+        pc->try_limit = 1;
     return pc;
 }
 
@@ -180,8 +190,10 @@ static void conn_close(struct policy_client *pc, struct conn *c)
             *pp = c->next;
             break;
         }
-    if (c->ev) event_free(c->ev);
-    if (c->fd != -1) close(c->fd);
+    if (c->ev)
+        event_free(c->ev);
+    if (c->fd != -1)
+        close(c->fd);
     free(c->endpoint);
     free(c);
 }
@@ -195,7 +207,8 @@ static void query_finish(struct query *q, const char *action)
             *pp = q->next;
             break;
         }
-    if (q->timer) event_free(q->timer);
+    if (q->timer)
+        event_free(q->timer);
     struct conn *c = q->conn;
     if (c) {
         c->busy = NULL;
@@ -212,7 +225,8 @@ static void query_finish(struct query *q, const char *action)
     free(q->endpoint);
     buf_free(&q->reply);
     free(q);
-    if (done) done(arg, action);
+    if (done)
+        done(arg, action);
 }
 
 static void start(struct query *q);
@@ -230,7 +244,8 @@ static void conn_event(evutil_socket_t fd, short what, void *arg)
     if (what & EV_WRITE) {
         size_t len = strlen(q->request);
         n = send(fd, q->request + q->sent, len - q->sent, MSG_NOSIGNAL);
-        if (n <= 0) goto failed;
+        if (n <= 0)
+            goto failed;
         q->sent += (size_t) n;
         if (q->sent == len) {
             event_del(c->ev);
@@ -241,7 +256,8 @@ static void conn_event(evutil_socket_t fd, short what, void *arg)
     }
     char chunk[2048];
     n = recv(fd, chunk, sizeof(chunk), 0);
-    if (n <= 0 || q->reply.len + (size_t) n > REPLY_MAX) goto failed;
+    if (n <= 0 || q->reply.len + (size_t) n > REPLY_MAX)
+        goto failed;
     buf_append(&q->reply, chunk, (size_t) n);
     char *action = policy_client_parse_reply(q->reply.data, q->reply.len);
     if (action) {
@@ -282,14 +298,16 @@ static void start(struct query *q)
     struct conn *c = NULL;
     for (struct conn *k = pc->conns, *next; k; k = next) {
         next = k->next;
-        if (k->busy) continue;
+        if (k->busy)
+            continue;
         bool stale = (now - k->idle_since_us) / 1000 > (uint64_t) pc->max_idle_ms ||
                      (now - k->born_us) / 1000 > (uint64_t) pc->max_ttl_ms;
         if (stale) {
             conn_close(pc, k);
             continue;
         }
-        if (c == NULL && strcmp(k->endpoint, q->endpoint) == 0) c = k;
+        if (c == NULL && strcmp(k->endpoint, q->endpoint) == 0)
+            c = k;
     }
     if (c == NULL) {
         int fd = connect_endpoint(q->endpoint, pc->cfg);
@@ -351,7 +369,8 @@ void policy_client_cancel(struct policy_client *pc, void *arg)
 
 void policy_client_free(struct policy_client *pc)
 {
-    if (pc == NULL) return;
+    if (pc == NULL)
+        return;
     while (pc->queries) {
         pc->queries->done = NULL;
         query_finish(pc->queries, NULL);

@@ -18,7 +18,8 @@ static int match_maps(struct eval *e, struct table **maps, size_t n, const char 
     const char *v;
     enum table_status st = mail_addr_find(e, maps, n, key, &v);
     *matched = st == TABLE_FOUND;
-    if (st == TABLE_FOUND || st == TABLE_NOTFOUND) return CHECK_DUNNO;
+    if (st == TABLE_FOUND || st == TABLE_NOTFOUND)
+        return CHECK_DUNNO;
     return st == TABLE_TEMPFAIL ? reject_dict_retry(e, reply_name) : reject_server_error(e);
 }
 
@@ -43,16 +44,20 @@ int check_rcpt_maps(struct eval *e, const char *recipient, const char *reply_cla
 #define MATCH(maps, n)                                        \
     do {                                                      \
         status = match_maps(e, maps, n, rcpt, recipient, &m); \
-        if (status != CHECK_DUNNO) goto done;                 \
+        if (status != CHECK_DUNNO)                            \
+            goto done;                                        \
     } while (0)
 
     status = CHECK_DUNNO;
     MATCH(p->recipient_canonical_maps, p->n_recipient_canonical_maps);
-    if (m) goto done;
+    if (m)
+        goto done;
     MATCH(p->canonical_maps, p->n_canonical_maps);
-    if (m) goto done;
+    if (m)
+        goto done;
     MATCH(p->virtual_alias_maps, p->n_virtual_alias_maps);
-    if (m) goto done;
+    if (m)
+        goto done;
     if (res.flags & RESOLVE_CLASS_ALIAS) {
         status = check_reject(e, ERR_BOUNCE, p->unknown_virtual_alias_reject_code,
                               sender ? "5.1.0" : "5.1.1", "<%s>: %s rejected: %s", recipient,
@@ -72,7 +77,8 @@ int check_rcpt_maps(struct eval *e, const char *recipient, const char *reply_cla
                                   p->show_unknown_table ? " in local recipient table" : "");
         break;
     case RESOLVE_CLASS_VIRTUAL:
-        if (!p->has_virtual_mailbox_maps) break;
+        if (!p->has_virtual_mailbox_maps)
+            break;
         MATCH(p->virtual_mailbox_maps, p->n_virtual_mailbox_maps);
         if (!m)
             status = check_reject(e, ERR_BOUNCE, p->unknown_virtual_mailbox_reject_code,
@@ -81,7 +87,8 @@ int check_rcpt_maps(struct eval *e, const char *recipient, const char *reply_cla
                                   p->show_unknown_table ? " in virtual mailbox table" : "");
         break;
     case RESOLVE_CLASS_RELAY:
-        if (!p->has_relay_recipient_maps) break;
+        if (!p->has_relay_recipient_maps)
+            break;
         MATCH(p->relay_recipient_maps, p->n_relay_recipient_maps);
         if (!m)
             status = check_reject(e, ERR_BOUNCE, p->unknown_relay_recipient_reject_code,
@@ -99,14 +106,18 @@ done:
 
 int check_sender_rcpt_maps(struct eval *e, const char *sender)
 {
-    if (e->s->st.sender_rcptmap_checked) return CHECK_DUNNO;
-    if (e->warn_if_reject == 0) e->s->st.sender_rcptmap_checked = true;
+    if (e->s->st.sender_rcptmap_checked)
+        return CHECK_DUNNO;
+    if (e->warn_if_reject == 0)
+        e->s->st.sender_rcptmap_checked = true;
     return check_rcpt_maps(e, sender, CLASS_SENDER);
 }
 
 int check_recipient_rcpt_maps(struct eval *e, const char *recipient)
 {
-    if (e->s->st.recipient_rcptmap_checked) return CHECK_DUNNO;
-    if (e->warn_if_reject == 0) e->s->st.recipient_rcptmap_checked = true;
+    if (e->s->st.recipient_rcptmap_checked)
+        return CHECK_DUNNO;
+    if (e->warn_if_reject == 0)
+        e->s->st.recipient_rcptmap_checked = true;
     return check_rcpt_maps(e, recipient, CLASS_RECIPIENT);
 }

@@ -17,7 +17,8 @@
 bool dsn_valid(const char *dsn)
 {
     /* class.subject.detail: [245].\d{1,3}.\d{1,3} */
-    if (!(dsn[0] == '2' || dsn[0] == '4' || dsn[0] == '5') || dsn[1] != '.') return false;
+    if (!(dsn[0] == '2' || dsn[0] == '4' || dsn[0] == '5') || dsn[1] != '.')
+        return false;
     const char *p = dsn + 2;
     for (int part = 0; part < 2; part++) {
         int n = 0;
@@ -25,9 +26,11 @@ bool dsn_valid(const char *dsn)
             p++;
             n++;
         }
-        if (n == 0 || n > 3) return false;
+        if (n == 0 || n > 3)
+            return false;
         if (part == 0) {
-            if (*p != '.') return false;
+            if (*p != '.')
+                return false;
             p++;
         }
     }
@@ -67,13 +70,15 @@ const char *dsn_fix(const char *dsn, const char *reply_class, char buf[16])
         {"4", "4.1.0", "4.1.4"}, {"5", "4.1.0", "4.1.5"}, {"6", "4.1.0", "4.1.6"},
         {"7", "4.1.7", "4.1.3"}, {"8", "4.1.8", "4.1.2"},
     };
-    if (!isdigit((unsigned char) dsn[0]) || strncmp(dsn + 1, ".1.", 3) != 0) return dsn;
+    if (!isdigit((unsigned char) dsn[0]) || strncmp(dsn + 1, ".1.", 3) != 0)
+        return dsn;
     const char *fixed;
     if (strcmp(reply_class, CLASS_SENDER) == 0 || strcmp(reply_class, CLASS_RECIPIENT) == 0) {
         bool sender = reply_class[0] == 'S';
         fixed = sender ? "4.1.0" : "4.1.0";
         for (size_t i = 0; i < ARRAY_LEN(map); i++)
-            if (strcmp(dsn + 4, map[i].detail) == 0) fixed = sender ? map[i].sender : map[i].rcpt;
+            if (strcmp(dsn + 4, map[i].detail) == 0)
+                fixed = sender ? map[i].sender : map[i].rcpt;
     } else {
         fixed = "4.7.1";
     }
@@ -89,10 +94,14 @@ void log_whatsup(struct eval *e, const char *whatsup, const char *text)
     buf_init(&b);
     buf_printf(&b, "%s: %s: %s from %s: %s;", s->queue_id ? s->queue_id : "NOQUEUE", whatsup,
                e->where, s->namaddr ? s->namaddr : "unknown[unknown]", text);
-    if (s->sender) buf_printf(&b, " from=<%s>", s->sender);
-    if (s->recipient) buf_printf(&b, " to=<%s>", s->recipient);
-    if (s->protocol) buf_printf(&b, " proto=%s", s->protocol);
-    if (s->helo) buf_printf(&b, " helo=<%s>", s->helo);
+    if (s->sender)
+        buf_printf(&b, " from=<%s>", s->sender);
+    if (s->recipient)
+        buf_printf(&b, " to=<%s>", s->recipient);
+    if (s->protocol)
+        buf_printf(&b, " proto=%s", s->protocol);
+    if (s->helo)
+        buf_printf(&b, " helo=<%s>", s->helo);
     char *clean = str_printable(b.data, b.len);
     strlist_add_owned(&s->log, clean);
     buf_free(&b);
@@ -127,7 +136,8 @@ static int vreject(struct eval *e, enum error_class cls, int code, const char *d
     }
     text[REPLY_MAX] = 0;
     for (char *c = text; *c; c++)
-        if ((unsigned char) *c < 0x20 || (unsigned char) *c >= 0x7f) *c = ' ';
+        if ((unsigned char) *c < 0x20 || (unsigned char) *c >= 0x7f)
+            *c = ' ';
     /* An earlier temporary problem turns a permanent reject into a deferral. */
     if (!warn && s->st.defer_if_reject.active && text[0] == '5') {
         struct defer_state d = s->st.defer_if_reject;
@@ -135,7 +145,8 @@ static int vreject(struct eval *e, enum error_class cls, int code, const char *d
         s->st.defer_if_reject.active = false;
         return check_reject(e, cls, d.code, d.dsn, "%s", d.reason);
     }
-    if (e->p->soft_bounce && text[0] == '5') text[0] = '4';
+    if (e->p->soft_bounce && text[0] == '5')
+        text[0] = '4';
     text[4] = text[0];
     log_whatsup(e, warn ? "reject_warning" : "reject", text);
     if (warn) {

@@ -25,7 +25,8 @@ int resolve_local(const struct policy *p, const char *domain)
     if (n > 2 && d[0] == '[' && d[n - 1] == ']') {
         d[n - 1] = 0;
         const char *a = d + 1;
-        if (strncasecmp(a, "IPv6:", 5) == 0) a += 5;
+        if (strncasecmp(a, "IPv6:", 5) == 0)
+            a += 5;
         rc = own_address(p, a) ? 1 : 0;
     } else {
         rc = match_list_match(p->mydestination, d, NULL);
@@ -44,7 +45,8 @@ static char *last_at(char *s)
 static bool rewrite_routing(const struct policy *p, struct buf *b)
 {
     char *s = b->data;
-    if (strchr(s, '@')) return false;
+    if (strchr(s, '@'))
+        return false;
     char *bang = p->swap_bangpath ? strchr(s, '!') : NULL;
     if (bang) {
         /* site!user -> user@site */
@@ -76,7 +78,8 @@ int resolve_address(const struct policy *p, const char *address, struct resolved
     if (p->resolve_dequoted) {
         size_t w = 0;
         for (size_t r = 0; r < a.len; r++)
-            if (a.data[r] != '"') a.data[w++] = a.data[r];
+            if (a.data[r] != '"')
+                a.data[w++] = a.data[r];
         a.len = w;
         a.data[w] = 0;
     }
@@ -84,13 +87,15 @@ int resolve_address(const struct policy *p, const char *address, struct resolved
     bool remote = false;
     size_t loops = 0, max = a.len + 100;
     for (;; loops++) {
-        if (loops > max) break;
+        if (loops > max)
+            break;
         /* Strip one trailing dot of the domain (not ".." or "@."). */
         char *at = last_at(a.data);
         if (at && a.len > 1 && a.data[a.len - 1] == '.' && a.data[a.len - 2] != '.' &&
             a.data[a.len - 2] != '@')
             a.data[--a.len] = 0;
-        if (p->resolve_null_domain && a.len > 0 && a.data[a.len - 1] == '@') a.data[--a.len] = 0;
+        if (p->resolve_null_domain && a.len > 0 && a.data[a.len - 1] == '@')
+            a.data[--a.len] = 0;
         at = last_at(a.data);
         if (at) {
             if (at[1]) {
@@ -113,10 +118,12 @@ int resolve_address(const struct policy *p, const char *address, struct resolved
         }
         if (strchr(a.data, '@') || (p->swap_bangpath && strchr(a.data, '!')) ||
             (p->percent_hack && strchr(a.data, '%'))) {
-            if (!rewrite_routing(p, &a) && !strchr(a.data, '@')) break;
+            if (!rewrite_routing(p, &a) && !strchr(a.data, '@'))
+                break;
             continue;
         }
-        if (a.len == 0) buf_puts(&a, p->empty_address_recipient);
+        if (a.len == 0)
+            buf_puts(&a, p->empty_address_recipient);
         break;
     }
     if (!remote) {
@@ -127,7 +134,8 @@ int resolve_address(const struct policy *p, const char *address, struct resolved
     str_lower(a.data);
     char *domain = strrchr(a.data, '@') + 1;
     if (*domain == '[') {
-        if (!valid_mailhost_literal(domain)) out->flags |= RESOLVE_FLAG_ERROR;
+        if (!valid_mailhost_literal(domain))
+            out->flags |= RESOLVE_FLAG_ERROR;
     } else if (!valid_hostname(domain)) {
         out->flags |= RESOLVE_FLAG_ERROR;
     }
@@ -139,7 +147,8 @@ int resolve_address(const struct policy *p, const char *address, struct resolved
     }
     /* Routing left in the local part makes the destination uncertain. */
     const char *after = out->recipient + strcspn(out->recipient, "@!%") + 1;
-    if (strcmp(after, domain) != 0) out->flags |= RESOLVE_FLAG_ROUTED;
+    if (strcmp(after, domain) != 0)
+        out->flags |= RESOLVE_FLAG_ROUTED;
 
     if (!remote) {
         out->flags |= RESOLVE_CLASS_LOCAL;

@@ -108,14 +108,16 @@ static const struct restriction_info table[] = {
 const struct restriction_info *restriction_lookup(const char *name)
 {
     for (size_t i = 0; i < ARRAY_LEN(table); i++)
-        if (strcasecmp(table[i].name, name) == 0) return &table[i];
+        if (strcasecmp(table[i].name, name) == 0)
+            return &table[i];
     return NULL;
 }
 
 const struct restriction_info *restriction_by_kind(enum restriction_kind kind)
 {
     for (size_t i = 0; i < ARRAY_LEN(table); i++)
-        if (table[i].kind == kind) return &table[i];
+        if (table[i].kind == kind)
+            return &table[i];
     return NULL;
 }
 

@@ -49,7 +49,8 @@ static void parse_spec(struct eval *e, const char *arg, struct service_spec *out
         }
     }
     strlist_free(&items);
-    if (out->endpoint == NULL) out->endpoint = arena_strdup(e->s->arena, "");
+    if (out->endpoint == NULL)
+        out->endpoint = arena_strdup(e->s->arena, "");
 }
 
 static void attr(struct buf *b, const char *name, const char *value)
@@ -119,7 +120,8 @@ int check_policy_service(struct eval *e, struct restriction *r, const char *repl
     unsigned index = (unsigned) e->service_index++;
     struct service_reply *reply = NULL;
     for (size_t i = 0; i < s->n_services; i++)
-        if (s->services[i].id == index && s->services[i].done) reply = &s->services[i];
+        if (s->services[i].id == index && s->services[i].done)
+            reply = &s->services[i];
     if (reply == NULL) {
         struct policy_request req = {
             .type = POLICY_REQ_SERVICE, .name = spec.endpoint, .request = request, .id = index};

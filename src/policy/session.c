@@ -31,7 +31,8 @@ struct policy_session *policy_session_new(struct policy *p)
 
 void policy_session_free(struct policy_session *s)
 {
-    if (s == NULL) return;
+    if (s == NULL)
+        return;
     policy_forget_facts(s);
     free(s->pending);
     free(s->facts);
@@ -61,7 +62,8 @@ void policy_set_client(struct policy_session *s, const char *addr, unsigned port
     s->reverse_name = dup(s, reverse_name && *reverse_name ? reverse_name : "unknown");
     s->reverse_status = reverse_status;
     s->namaddr = arena_printf(s->arena, "%s[%s]", s->name, s->addr);
-    if (s->peer_addr == NULL) s->peer_addr = s->addr;
+    if (s->peer_addr == NULL)
+        s->peer_addr = s->addr;
 }
 
 void policy_set_peer_address(struct policy_session *s, const char *addr)
@@ -301,7 +303,8 @@ const struct dns_answer *need_dns(struct eval *e, const char *name, enum dns_typ
     for (size_t i = 0; i < s->n_facts && a == NULL; i++)
         if (s->facts[i].type == type && strcasecmp(s->facts[i].name, name) == 0)
             a = s->facts[i].answer;
-    if (a == NULL && s->resolver) a = dns_lookup_cached(s->resolver, name, type);
+    if (a == NULL && s->resolver)
+        a = dns_lookup_cached(s->resolver, name, type);
     if (a == NULL) {
         struct policy_request req = {.type = POLICY_REQ_DNS, .name = name, .dns_type = type};
         policy_add_pending(s, &req);
@@ -312,8 +315,10 @@ const struct dns_answer *need_dns(struct eval *e, const char *name, enum dns_typ
     struct buf v;
     buf_init(&v);
     for (struct dns_rr *rr = a->status == DNS_OK ? a->rrs : NULL; rr; rr = rr->next) {
-        if (v.len) buf_puts(&v, ", ");
-        if (rr->type == DNS_T_MX) buf_printf(&v, "%u ", rr->pref);
+        if (v.len)
+            buf_puts(&v, ", ");
+        if (rr->type == DNS_T_MX)
+            buf_printf(&v, "%u ", rr->pref);
         buf_puts(&v, rr->data);
     }
     trace(e, POLICY_TRACE_DNS, NULL, NULL, what, v.len ? v.data : NULL, dns_status_name(a->status),
@@ -327,35 +332,51 @@ const struct dns_answer *need_dns(struct eval *e, const char *name, enum dns_typ
 const char *policy_macro(struct policy_session *s, const char *where, const char *name)
 {
     static char num[32];
-    if (strcmp(name, "client_address") == 0) return s->addr;
-    if (strcmp(name, "client_name") == 0) return s->name;
+    if (strcmp(name, "client_address") == 0)
+        return s->addr;
+    if (strcmp(name, "client_name") == 0)
+        return s->name;
     if (strcmp(name, "client_port") == 0) {
         snprintf(num, sizeof(num), "%u", s->port);
         return num;
     }
-    if (strcmp(name, "reverse_client_name") == 0) return s->reverse_name;
-    if (strcmp(name, "helo_name") == 0) return s->helo;
-    if (strcmp(name, "sender") == 0) return s->sender;
+    if (strcmp(name, "reverse_client_name") == 0)
+        return s->reverse_name;
+    if (strcmp(name, "helo_name") == 0)
+        return s->helo;
+    if (strcmp(name, "sender") == 0)
+        return s->sender;
     if (strcmp(name, "sender_name") == 0 || strcmp(name, "sender_domain") == 0) {
-        if (s->sender == NULL) return NULL;
+        if (s->sender == NULL)
+            return NULL;
         const char *at = strrchr(s->sender, '@');
-        if (name[7] == 'd') return at ? at + 1 : "";
+        if (name[7] == 'd')
+            return at ? at + 1 : "";
         return at ? arena_strndup(s->arena, s->sender, (size_t) (at - s->sender)) : s->sender;
     }
-    if (strcmp(name, "recipient") == 0) return s->recipient;
+    if (strcmp(name, "recipient") == 0)
+        return s->recipient;
     if (strcmp(name, "recipient_name") == 0 || strcmp(name, "recipient_domain") == 0) {
-        if (s->recipient == NULL) return NULL;
+        if (s->recipient == NULL)
+            return NULL;
         const char *at = strrchr(s->recipient, '@');
-        if (name[10] == 'd') return at ? at + 1 : "";
+        if (name[10] == 'd')
+            return at ? at + 1 : "";
         return at ? arena_strndup(s->arena, s->recipient, (size_t) (at - s->recipient))
                   : s->recipient;
     }
-    if (strcmp(name, "protocol_name") == 0) return s->protocol;
-    if (strcmp(name, "protocol_state") == 0 || strcmp(name, "smtpd_command") == 0) return where;
-    if (strcmp(name, "queue_id") == 0) return s->queue_id;
-    if (strcmp(name, "sasl_method") == 0) return s->sasl_method;
-    if (strcmp(name, "sasl_username") == 0) return s->sasl_username;
-    if (strcmp(name, "sasl_sender") == 0) return s->sasl_sender;
+    if (strcmp(name, "protocol_name") == 0)
+        return s->protocol;
+    if (strcmp(name, "protocol_state") == 0 || strcmp(name, "smtpd_command") == 0)
+        return where;
+    if (strcmp(name, "queue_id") == 0)
+        return s->queue_id;
+    if (strcmp(name, "sasl_method") == 0)
+        return s->sasl_method;
+    if (strcmp(name, "sasl_username") == 0)
+        return s->sasl_username;
+    if (strcmp(name, "sasl_sender") == 0)
+        return s->sasl_sender;
     const char *v = config_raw(s->p->cfg, name);
     return v ? config_get(s->p->cfg, name) : NULL;
 }
@@ -364,6 +385,7 @@ const char *policy_filter_value(struct policy_session *s, const char *value)
 {
     char *copy = arena_strdup(s->arena, value);
     for (char *c = copy; *c; c++)
-        if (!s->p->expansion_allowed[(unsigned char) *c]) *c = '_';
+        if (!s->p->expansion_allowed[(unsigned char) *c])
+            *c = '_';
     return copy;
 }

@@ -1,0 +1,36 @@
+/*
+ * address - an envelope address as the SMTP server keeps it: the text
+ * between < and >, without an RFC 821 source route ("@a,@b:user@domain"
+ * becomes "user@domain"), and with quoting removed ("\"a b\"@x" becomes
+ * "a b@x"), which is Postfix's internal form.  Restrictions and replies see
+ * this form.
+ */
+#include <string.h>
+
+#include "policy/policy.h"
+
+char *policy_address_internal(const char *addr)
+{
+    const char *p = addr;
+    /* A source route is a list of @domain, then ':'. */
+    if (*p == '@') {
+        const char *colon = strchr(p, ':');
+        if (colon)
+            p = colon + 1;
+    }
+    struct buf b;
+    buf_init(&b);
+    bool quoted = false;
+    for (; *p; p++) {
+        if (*p == '"') {
+            quoted = !quoted;
+            continue;
+        }
+        if (*p == '\\' && p[1]) {
+            buf_putc(&b, *++p);
+            continue;
+        }
+        buf_putc(&b, *p);
+    }
+    return buf_steal(&b);
+}
