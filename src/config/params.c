@@ -977,11 +977,19 @@ static void add_network(struct strlist *out, const struct net_addr *a, const cha
     strlist_add_owned(out, item);
 }
 
+/* get_list - like config_get_list, but a bad list (config_check reports it)
+ * gives the items before the error instead of stopping the program */
+static void get_list(struct config *cfg, const char *name, struct strlist *out)
+{
+    char *err = NULL;
+    if (str_split_list(config_get(cfg, name), LIST_SEPS, out, &err) < 0) free(err);
+}
+
 static bool protocol_enabled(struct config *cfg, int family)
 {
     struct strlist protos;
     strlist_init(&protos);
-    config_get_list(cfg, "inet_protocols", &protos);
+    get_list(cfg, "inet_protocols", &protos);
     bool on = false;
     for (size_t i = 0; i < protos.count; i++) {
         const char *p = protos.items[i];
@@ -1046,7 +1054,7 @@ static char *default_mynetworks(struct config *cfg)
     struct strlist ifaces, nets;
     strlist_init(&ifaces);
     strlist_init(&nets);
-    config_get_list(cfg, "inet_interfaces", &ifaces);
+    get_list(cfg, "inet_interfaces", &ifaces);
     struct ifaddrs *list = NULL;
     if (getifaddrs(&list) == -1) list = NULL;
     static const int families[] = {AF_INET, AF_INET6};
