@@ -118,12 +118,14 @@ static int parse_addr(const char *text, struct cidr_addr *a)
 {
     unsigned char b[16];
     if (strchr(text, ':') != NULL) {
-        if (inet_pton(AF_INET6, text, b) != 1) return 0;
+        if (inet_pton(AF_INET6, text, b) != 1)
+            return 0;
         a->hi = load_be64(b);
         a->lo = load_be64(b + 8);
         return 6;
     }
-    if (inet_pton(AF_INET, text, b) != 1) return 0;
+    if (inet_pton(AF_INET, text, b) != 1)
+        return 0;
     a->hi = 0;
     a->lo = ((uint64_t) b[0] << 24) | ((uint64_t) b[1] << 16) | ((uint64_t) b[2] << 8) | b[3];
     return 4;
@@ -182,7 +184,8 @@ static int parse_pattern(struct table *t, const char *path, int line, const char
         const char *m = slash + 1;
         bool digits = *m != 0;
         for (const char *c = m; *c; c++)
-            if (!isdigit((unsigned char) *c)) digits = false;
+            if (!isdigit((unsigned char) *c))
+                digits = false;
         if (!digits) {
             WARN("bad mask value in \"%s\": skipping this rule", text);
             goto done;
@@ -254,16 +257,19 @@ static struct cidr_index *index_build(const struct cidr_rule *rules, size_t n)
         int family = fi == 0 ? 4 : 6;
         size_t per_len[129] = {0};
         for (size_t i = 0; i < n; i++)
-            if (rules[i].family == family) per_len[rules[i].prefix]++;
+            if (rules[i].family == family)
+                per_len[rules[i].prefix]++;
         size_t nb = 0;
         for (int len = 0; len <= 128; len++)
             nb += per_len[len] > 0;
-        if (nb == 0) continue;
+        if (nb == 0)
+            continue;
         struct cidr_bucket *b = xcalloc(nb, sizeof(*b));
         struct cidr_bucket *of_len[129] = {0};
         size_t k = 0;
         for (int len = 0; len <= 128; len++) {
-            if (per_len[len] == 0) continue;
+            if (per_len[len] == 0)
+                continue;
             size_t slots = 4;
             while (slots < per_len[len] * 2)
                 slots *= 2;
@@ -276,9 +282,11 @@ static struct cidr_index *index_build(const struct cidr_rule *rules, size_t n)
         /* In file order: the first rule for a network stays. */
         for (size_t i = 0; i < n; i++) {
             const struct cidr_rule *r = &rules[i];
-            if (r->family != family) continue;
+            if (r->family != family)
+                continue;
             struct cidr_bucket *bk = of_len[r->prefix];
-            if (bk->first == UINT32_MAX) bk->first = r->number;
+            if (bk->first == UINT32_MAX)
+                bk->first = r->number;
             size_t h = addr_hash(&r->net) & bk->slot_mask;
             while (bk->slots[h].value != NULL && !addr_eq(&bk->slots[h].key, &r->net))
                 h = (h + 1) & bk->slot_mask;
@@ -299,12 +307,14 @@ static const char *index_lookup(const struct cidr_index *ix, int family, const s
     const char *value = NULL;
     for (size_t i = 0; i < ix->count[fi]; i++) {
         const struct cidr_bucket *b = &ix->buckets[fi][i];
-        if (b->first >= best) break; /* the rest can only hold later rules */
+        if (b->first >= best)
+            break; /* the rest can only hold later rules */
         struct cidr_addr k = {a->hi & b->mask.hi, a->lo & b->mask.lo};
         size_t h = addr_hash(&k) & b->slot_mask;
         for (;; h = (h + 1) & b->slot_mask) {
             const struct cidr_slot *s = &b->slots[h];
-            if (s->value == NULL) break;
+            if (s->value == NULL)
+                break;
             if (addr_eq(&s->key, &k)) {
                 if (s->number < best) {
                     best = s->number;
@@ -367,7 +377,8 @@ static void block_pend(struct cidr_block *b, const struct cidr_rule *r)
 static void block_free(struct cidr_block *b)
 {
     for (size_t i = 0; i < b->count; i++) {
-        if (b->items[i].index) index_free(b->items[i].index);
+        if (b->items[i].index)
+            index_free(b->items[i].index);
         if (b->items[i].body) {
             block_free(b->items[i].body);
             free(b->items[i].body);
@@ -379,7 +390,8 @@ static void block_free(struct cidr_block *b)
 
 static bool rule_applies(const struct cidr_rule *r, int family, const struct cidr_addr *a)
 {
-    if (r->family != family) return false;
+    if (r->family != family)
+        return false;
     bool inside = (a->hi & r->mask.hi) == r->net.hi && (a->lo & r->mask.lo) == r->net.lo;
     return inside != r->negate;
 }
@@ -391,14 +403,17 @@ static const char *block_lookup(const struct cidr_block *b, int family, const st
         const char *v = NULL;
         switch (it->kind) {
         case CIDR_RULE:
-            if (rule_applies(&it->rule, family, a)) return it->rule.value;
+            if (rule_applies(&it->rule, family, a))
+                return it->rule.value;
             break;
         case CIDR_INDEX: v = index_lookup(it->index, family, a); break;
         case CIDR_IF:
-            if (rule_applies(&it->rule, family, a)) v = block_lookup(it->body, family, a);
+            if (rule_applies(&it->rule, family, a))
+                v = block_lookup(it->body, family, a);
             break;
         }
-        if (v != NULL) return v;
+        if (v != NULL)
+            return v;
     }
     return NULL;
 }
@@ -408,7 +423,8 @@ static const char *block_lookup(const struct cidr_block *b, int family, const st
 static int cidr_open(struct table *t, struct buf *err)
 {
     struct table_source src;
-    if (pattern_source_open(&src, t->name, "cidr", err) == -1) return -1;
+    if (pattern_source_open(&src, t->name, "cidr", err) == -1)
+        return -1;
     struct cidr_table *ct = xcalloc(1, sizeof(*ct));
     ct->values = arena_new(16384);
     struct cidr_block **stack = xcalloc(PATTERN_MAX_NESTING + 1, sizeof(*stack));
@@ -428,7 +444,8 @@ static int cidr_open(struct table *t, struct buf *err)
                 WARN("no address pattern: skipping this rule");
                 continue;
             }
-            if (parse_pattern(t, path, line, p, &r) == -1) continue;
+            if (parse_pattern(t, path, line, p, &r) == -1)
+                continue;
             if (depth >= PATTERN_MAX_NESTING) {
                 WARN("IF nesting deeper than %d: skipping this rule", PATTERN_MAX_NESTING);
                 continue;
@@ -463,7 +480,8 @@ static int cidr_open(struct table *t, struct buf *err)
             end++;
         char *value = pattern_skip_space(end);
         *end = 0;
-        if (parse_pattern(t, path, line, p, &r) == -1) continue;
+        if (parse_pattern(t, path, line, p, &r) == -1)
+            continue;
         if (*value == 0) {
             WARN("no lookup result: skipping this rule");
             continue;
@@ -496,9 +514,11 @@ static enum table_status cidr_lookup(struct table *t, const char *key, const cha
     struct cidr_table *ct = t->data;
     struct cidr_addr a;
     int family = parse_addr(key, &a);
-    if (family == 0) return TABLE_NOTFOUND;
+    if (family == 0)
+        return TABLE_NOTFOUND;
     const char *v = block_lookup(&ct->top, family, &a);
-    if (v == NULL) return TABLE_NOTFOUND;
+    if (v == NULL)
+        return TABLE_NOTFOUND;
     *value = v;
     return TABLE_FOUND;
 }

@@ -45,14 +45,16 @@ char *pattern_negation(char *p, bool *negate)
 char *pattern_keyword(char *line, const char *word)
 {
     size_t n = strlen(word);
-    if (strncasecmp(line, word, n) != 0 || isalnum((unsigned char) line[n])) return NULL;
+    if (strncasecmp(line, word, n) != 0 || isalnum((unsigned char) line[n]))
+        return NULL;
     return line + n;
 }
 
 void pattern_warn(const struct table *t, const char *label, const char *path, int line,
                   const char *fmt, ...)
 {
-    if (t->open_flags & TABLE_OPEN_QUIET) return;
+    if (t->open_flags & TABLE_OPEN_QUIET)
+        return;
     struct buf msg;
     buf_init(&msg);
     buf_printf(&msg, "%s map %s, line %d: ", label, path, line);
@@ -70,7 +72,8 @@ static void plain_warn(const struct table *t, const char *fmt, ...) PRINTF_LIKE(
 
 static void plain_warn(const struct table *t, const char *fmt, ...)
 {
-    if (t->open_flags & TABLE_OPEN_QUIET) return;
+    if (t->open_flags & TABLE_OPEN_QUIET)
+        return;
     struct buf msg;
     buf_init(&msg);
     va_list ap;
@@ -100,7 +103,8 @@ static int inline_rules(const char *name, const char *label, struct buf *text, s
     while (p < end) {
         while (p < end && strchr(INLINE_SEPS, *p))
             p++;
-        if (p >= end) break;
+        if (p >= end)
+            break;
         /* The token: up to a separator outside braces. */
         const char *q = p;
         const char *close = NULL;
@@ -108,7 +112,8 @@ static int inline_rules(const char *name, const char *label, struct buf *text, s
             if (*q == '{') {
                 depth++;
             } else if (*q == '}') {
-                if (--depth == 0 && close == NULL) close = q;
+                if (--depth == 0 && close == NULL)
+                    close = q;
             } else if (depth <= 0 && strchr(INLINE_SEPS, *q)) {
                 break;
             }
@@ -248,7 +253,8 @@ static int parse_result(struct table *t, const struct rx_ops *ops, const char *p
         }
         bool digits = true;
         for (size_t i = 0; i < nlen; i++)
-            if (!isdigit((unsigned char) name[i])) digits = false;
+            if (!isdigit((unsigned char) name[i]))
+                digits = false;
         if (!digits) {
             pattern_warn(t, ops->label, path, line, "non-numeric replacement index \"%.*s\"",
                          (int) nlen, name);
@@ -264,10 +270,12 @@ static int parse_result(struct table *t, const struct rx_ops *ops, const char *p
             bad = true;
             continue;
         }
-        if (lit.len > lit_start) piece_add(&pieces, 0, lit_start, lit.len - lit_start);
+        if (lit.len > lit_start)
+            piece_add(&pieces, 0, lit_start, lit.len - lit_start);
         lit_start = lit.len;
         piece_add(&pieces, (unsigned) n, 0, 0);
-        if ((unsigned) n > *max) *max = (unsigned) n;
+        if ((unsigned) n > *max)
+            *max = (unsigned) n;
     }
     if (bad) {
         pattern_warn(t, ops->label, path, line, "bad replacement syntax: skipping this rule");
@@ -290,7 +298,8 @@ static int parse_result(struct table *t, const struct rx_ops *ops, const char *p
 
 static void rule_free(const struct rx_ops *ops, struct rx_rule *r)
 {
-    if (r->re) ops->free(r->re);
+    if (r->re)
+        ops->free(r->re);
     free(r->text);
     free(r->pieces);
 }
@@ -311,7 +320,8 @@ static int parse_rule(struct table *t, const struct rx_ops *ops, const char *pat
     char delim = *p++;
     char *pattern = p;
     while (*p && *p != delim) {
-        if (*p == '\\' && p[1]) p++;
+        if (*p == '\\' && p[1])
+            p++;
         p++;
     }
     if (*p == 0) {
@@ -327,7 +337,8 @@ static int parse_rule(struct table *t, const struct rx_ops *ops, const char *pat
     p = pattern_skip_space(p);
     *letters_end = 0;
     unsigned options = ops->default_options;
-    if (ops->flags(t, path, line, letters, &options) == -1) return -1;
+    if (ops->flags(t, path, line, letters, &options) == -1)
+        return -1;
 
     unsigned max = 0;
     rule->kind = is_if ? RX_IF : RX_MATCH;
@@ -343,7 +354,8 @@ static int parse_rule(struct table *t, const struct rx_ops *ops, const char *pat
     } else {
         if (*p == 0)
             pattern_warn(t, ops->label, path, line, "no replacement text: using empty string");
-        if (parse_result(t, ops, path, line, p, rule, &max) == -1) return -1;
+        if (parse_result(t, ops, path, line, p, rule, &max) == -1)
+            return -1;
         if (negate && max != 0) {
             pattern_warn(t, ops->label, path, line,
                          "$number found in negative match replacement text: skipping this rule");
@@ -375,7 +387,8 @@ static int parse_rule(struct table *t, const struct rx_ops *ops, const char *pat
 int rx_table_load(struct table *t, const struct rx_ops *ops, struct rx_table *rx, struct buf *err)
 {
     struct table_source src;
-    if (pattern_source_open(&src, t->name, ops->label, err) == -1) return -1;
+    if (pattern_source_open(&src, t->name, ops->label, err) == -1)
+        return -1;
     memset(rx, 0, sizeof(*rx));
     buf_init(&rx->result);
     size_t cap = 0;
@@ -409,8 +422,10 @@ int rx_table_load(struct table *t, const struct rx_ops *ops, struct rx_table *rx
         }
         struct rx_rule rule = {0};
         unsigned used = 0;
-        if (parse_rule(t, ops, src.path, ln, rest, is_if, &rule, &used) == -1) continue;
-        if (used > rx->max_groups) rx->max_groups = used;
+        if (parse_rule(t, ops, src.path, ln, rest, is_if, &rule, &used) == -1)
+            continue;
+        if (used > rx->max_groups)
+            rx->max_groups = used;
         if (rx->count == cap) {
             cap = cap ? cap * 2 : 16;
             rx->rules = xreallocarray(rx->rules, cap, sizeof(*rx->rules));
@@ -444,15 +459,18 @@ enum table_status rx_table_lookup(struct table *t, const struct rx_ops *ops, str
         int m = ops->match(t, r->re, key, groups);
         if (m == -1) {
             /* A matching error: this rule (or block) does not apply. */
-            if (r->kind == RX_IF) i = r->end - 1;
+            if (r->kind == RX_IF)
+                i = r->end - 1;
             continue;
         }
         bool hit = (m == 1) != r->negate;
         if (r->kind == RX_IF) {
-            if (!hit) i = r->end - 1; /* the loop steps to r->end */
+            if (!hit)
+                i = r->end - 1; /* the loop steps to r->end */
             continue;
         }
-        if (!hit) continue;
+        if (!hit)
+            continue;
         if (r->plain) {
             *value = r->text;
             return TABLE_FOUND;

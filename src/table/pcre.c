@@ -82,9 +82,11 @@ static int pcre_match(struct table *t, void *re, const char *key, bool groups)
         pt->last_rc = rc == 0 ? (int) pcre2_get_ovector_count(pt->md) : rc;
         return 1;
     }
-    if (rc == PCRE2_ERROR_NOMATCH) return 0;
+    if (rc == PCRE2_ERROR_NOMATCH)
+        return 0;
     PCRE2_UCHAR msg[256];
-    if (pcre2_get_error_message(rc, msg, sizeof(msg)) < 0) strcpy((char *) msg, "unknown error");
+    if (pcre2_get_error_message(rc, msg, sizeof(msg)) < 0)
+        strcpy((char *) msg, "unknown error");
     char *shown = str_printable(key, strlen(key));
     log_warnx("pcre map %s: lookup of \"%s\": %s", t->name, shown, (const char *) msg);
     free(shown);
@@ -94,9 +96,11 @@ static int pcre_match(struct table *t, void *re, const char *key, bool groups)
 static bool pcre_group(struct table *t, unsigned n, size_t *start, size_t *len)
 {
     struct pcre_table *pt = t->data;
-    if (n >= (unsigned) pt->last_rc || n >= pcre2_get_ovector_count(pt->md)) return false;
+    if (n >= (unsigned) pt->last_rc || n >= pcre2_get_ovector_count(pt->md))
+        return false;
     PCRE2_SIZE *ov = pcre2_get_ovector_pointer(pt->md);
-    if (ov[2 * n] == PCRE2_UNSET || ov[2 * n + 1] < ov[2 * n]) return false;
+    if (ov[2 * n] == PCRE2_UNSET || ov[2 * n + 1] < ov[2 * n])
+        return false;
     *start = ov[2 * n];
     *len = ov[2 * n + 1] - ov[2 * n];
     return true;
@@ -129,7 +133,8 @@ static int pcre_open(struct table *t, struct buf *err)
         return -1;
     }
     pt->md = pcre2_match_data_create(pt->rx.max_groups + 1, NULL);
-    if (pt->md == NULL) fatalx("pcre map %s: out of memory", t->name);
+    if (pt->md == NULL)
+        fatalx("pcre map %s: out of memory", t->name);
     return 0;
 }
 

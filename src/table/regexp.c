@@ -47,10 +47,14 @@ static int regexp_compile(struct table *t, const char *pattern, unsigned options
 {
     (void) t;
     int cflags = 0;
-    if (options & RX_ICASE) cflags |= REG_ICASE;
-    if (options & RX_EXTENDED) cflags |= REG_EXTENDED;
-    if (options & RX_NEWLINE) cflags |= REG_NEWLINE;
-    if (!need_groups) cflags |= REG_NOSUB;
+    if (options & RX_ICASE)
+        cflags |= REG_ICASE;
+    if (options & RX_EXTENDED)
+        cflags |= REG_EXTENDED;
+    if (options & RX_NEWLINE)
+        cflags |= REG_NEWLINE;
+    if (!need_groups)
+        cflags |= REG_NOSUB;
     regex_t *r = xmalloc(sizeof(*r));
     int rc = regcomp(r, pattern, cflags);
     if (rc != 0) {
@@ -69,8 +73,10 @@ static int regexp_match(struct table *t, void *re, const char *key, bool groups)
 {
     struct regexp_table *rt = t->data;
     int rc = groups ? regexec(re, key, rt->ngroups, rt->groups, 0) : regexec(re, key, 0, NULL, 0);
-    if (rc == 0) return 1;
-    if (rc == REG_NOMATCH) return 0;
+    if (rc == 0)
+        return 1;
+    if (rc == REG_NOMATCH)
+        return 0;
     char msg[256];
     regerror(rc, re, msg, sizeof(msg));
     char *shown = str_printable(key, strlen(key));

@@ -29,7 +29,8 @@ static void ask_all(struct table *t, const struct strlist *keys, struct strlist 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size > FUZZ_TABLE_MAX_INPUT) return 0;
+    if (size > FUZZ_TABLE_MAX_INPUT)
+        return 0;
     const char *path = fuzz_table_write(data, size);
     char *spec = xasprintf("cidr:%s", path);
     struct strlist keys, indexed, scanned;

@@ -37,7 +37,8 @@ static UNUSED const char *fuzz_table_write(const uint8_t *data, size_t size)
         log_capture(&fuzz_warnings);
     }
     FILE *f = fopen(fuzz_path, "w");
-    if (f == NULL || (size && fwrite(data, 1, size, f) != size) || fclose(f) != 0) abort();
+    if (f == NULL || (size && fwrite(data, 1, size, f) != size) || fclose(f) != 0)
+        abort();
     buf_reset(&fuzz_warnings);
     return fuzz_path;
 }
@@ -61,7 +62,8 @@ static UNUSED void fuzz_table_keys(const uint8_t *data, size_t size, const char 
             char *w = xstrndup((const char *) data + start, i - start);
             strlist_add_owned(out, w);
         }
-        if (i < size && data[i] == 0) i++;
+        if (i < size && data[i] == 0)
+            i++;
     }
 }
 
@@ -69,7 +71,8 @@ static UNUSED void fuzz_table_keys(const uint8_t *data, size_t size, const char 
 static UNUSED void fuzz_table_check(enum table_status st, const char *value)
 {
     if (st == TABLE_FOUND) {
-        if (value == NULL) abort();
+        if (value == NULL)
+            abort();
         (void) strlen(value);
     } else if (st != TABLE_NOTFOUND && st != TABLE_TEMPFAIL && st != TABLE_CONFIG) {
         abort();

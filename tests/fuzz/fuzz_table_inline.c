@@ -21,19 +21,23 @@ static bool file_free(const char *text)
         const char *s = p;
         while (s > text && s[-1] >= 'a' && s[-1] <= 'z')
             s--;
-        if (s == p) continue;
+        if (s == p)
+            continue;
         char *name = xstrndup(s, (size_t) (p - s));
         const struct table_type *type = table_type_find(name);
         free(name);
-        if (type == NULL || (type->flags & TABLE_T_NOMAP)) continue;
-        if (!(type->flags & TABLE_T_PATTERN) || p[1] != '{') return false;
+        if (type == NULL || (type->flags & TABLE_T_NOMAP))
+            continue;
+        if (!(type->flags & TABLE_T_PATTERN) || p[1] != '{')
+            return false;
     }
     return true;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size > 8192 || memchr(data, 0, size) != NULL) return 0;
+    if (size > 8192 || memchr(data, 0, size) != NULL)
+        return 0;
     char *text = xstrndup((const char *) data, size);
     if (!file_free(text)) {
         free(text);
@@ -71,7 +75,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const char *v = NULL;
             enum table_status st = table_lookup(t, keys.items[i], &v);
             fuzz_table_check(st, v);
-            if (table_open_error(t) != NULL && st != TABLE_TEMPFAIL) abort();
+            if (table_open_error(t) != NULL && st != TABLE_TEMPFAIL)
+                abort();
         }
         table_close(t);
         table_cache_clear();

@@ -32,7 +32,8 @@ static bool big_repeat(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size > FUZZ_TABLE_MAX_INPUT / 4 || big_repeat(data, size)) return 0;
+    if (size > FUZZ_TABLE_MAX_INPUT / 4 || big_repeat(data, size))
+        return 0;
     const char *path = fuzz_table_write(data, size);
     char *spec = xasprintf("regexp:%s", path);
     struct strlist keys;

@@ -148,7 +148,8 @@ static void test_bad_rules_are_skipped_with_warnings(void **state)
         "line 16: IF has no matching ENDIF",
     };
     for (size_t i = 0; i < ARRAY_LEN(want); i++) {
-        if (strstr(w, want[i]) == NULL) fail_msg("missing warning: %s\nin:\n%s", want[i], w);
+        if (strstr(w, want[i]) == NULL)
+            fail_msg("missing warning: %s\nin:\n%s", want[i], w);
     }
     assert_non_null(strstr(w, "warning: cidr map /"));
     assert_string_equal(q(t, "1.2.3.4"), "wraps-to-32");
@@ -218,11 +219,14 @@ static void random_net(struct ref_rule *r, bool v6)
 
 static bool ref_in(const struct ref_rule *r, int family, const unsigned char *a)
 {
-    if (r->family != family) return false;
+    if (r->family != family)
+        return false;
     int full = r->prefix / 8;
-    if (memcmp(a, r->addr, (size_t) full) != 0) return false;
+    if (memcmp(a, r->addr, (size_t) full) != 0)
+        return false;
     int rest = r->prefix % 8;
-    if (rest == 0) return true;
+    if (rest == 0)
+        return true;
     unsigned char m = (unsigned char) (0xff << (8 - rest));
     return (a[full] & m) == (r->addr[full] & m);
 }
@@ -234,9 +238,11 @@ static const char *ref_lookup(const struct ref_rule *rules, size_t n, int family
 {
     for (size_t i = 0; i < n; i++) {
         const struct ref_rule *r = &rules[i];
-        if (r->kind == 2) continue;
+        if (r->kind == 2)
+            continue;
         bool applies = r->family == family && ref_in(r, family, a) != r->negate;
-        if (r->kind == 0 && applies) return r->value;
+        if (r->kind == 0 && applies)
+            return r->value;
         if (r->kind == 1 && !applies) {
             int depth = 1;
             while (depth > 0 && ++i < n)
@@ -315,7 +321,8 @@ static void test_large_table_matches_file_order_scan(void **state)
             want = "-";
         else
             found++;
-        if (strcmp(want, got) != 0) fail_msg("key %s: want %s, got %s", keys[i], want, got);
+        if (strcmp(want, got) != 0)
+            fail_msg("key %s: want %s, got %s", keys[i], want, got);
     }
     print_message("cidr: %zu rules, %d lookups, %zu of %zu keys found, %.0f ns per lookup\n", count,
                   QUERIES * REPEAT, found, queries,

@@ -109,7 +109,8 @@ static void test_bad_rules_and_blocks(void **state)
         "line 5: unknown regexp option \"q\": skipping this rule",
     };
     for (size_t i = 0; i < ARRAY_LEN(want); i++)
-        if (strstr(w, want[i]) == NULL) fail_msg("missing warning: %s\nin:\n%s", want[i], w);
+        if (strstr(w, want[i]) == NULL)
+            fail_msg("missing warning: %s\nin:\n%s", want[i], w);
     assert_string_equal(q(t, "ix"), "i-not-n");
     assert_string_equal(q(t, "in"), "in");
     assert_string_equal(q(t, "inx"), "word");

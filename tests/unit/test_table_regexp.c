@@ -35,7 +35,8 @@ static const char *q(struct table *t, const char *key)
 static void assert_warns(const char *w, const char *const *want, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (strstr(w, want[i]) == NULL) fail_msg("missing warning: %s\nin:\n%s", want[i], w);
+        if (strstr(w, want[i]) == NULL)
+            fail_msg("missing warning: %s\nin:\n%s", want[i], w);
 }
 
 static void test_substitution(void **state)
