@@ -86,11 +86,14 @@ static void print_param(const struct conf_opts *o, const char *name, const char 
  * not do, as a comment before the parameter */
 static void print_doc(const struct conf_opts *o, const struct param_def *def)
 {
-    if (!o->defaults || o->values_only || def == NULL) return;
+    if (!o->defaults || o->values_only || def == NULL)
+        return;
     if (o->docs) {
         printf("# %s", def->doc);
-        if (def->flags & PARAM_F_NOEFFECT) printf(" [no effect in postern]");
-        if (def->flags & PARAM_F_COMPUTED) printf(" [computed]");
+        if (def->flags & PARAM_F_NOEFFECT)
+            printf(" [no effect in postern]");
+        if (def->flags & PARAM_F_COMPUTED)
+            printf(" [computed]");
         putchar('\n');
     } else if (def->flags & PARAM_F_NOEFFECT) {
         printf("# %s: accepted for compatibility with Postfix; no effect in postern\n", def->name);
@@ -113,7 +116,8 @@ static int cmp_str(const void *a, const void *b)
 static bool list_has(const struct strlist *l, const char *s)
 {
     for (size_t i = 0; i < l->count; i++)
-        if (strcmp(l->items[i], s) == 0) return true;
+        if (strcmp(l->items[i], s) == 0)
+            return true;
     return false;
 }
 
@@ -184,13 +188,15 @@ static int show_params(struct cli_context *ctx, const struct conf_opts *o, int a
             rc = 1;
             continue;
         }
-        if (o->set_only && !config_is_set(cfg, name)) continue;
+        if (o->set_only && !config_is_set(cfg, name))
+            continue;
         const char *value = o->expand ? config_get(cfg, name) : config_raw(cfg, name);
         print_doc(o, def);
         print_param(o, name, value ? value : "");
     }
 
-    if (!o->defaults) config_warn_unused(cfg, &master);
+    if (!o->defaults)
+        config_warn_unused(cfg, &master);
     strlist_free(&errors);
     strlist_free(&names);
     strlist_free(&user);
@@ -226,7 +232,8 @@ static char *master_fields(const struct master_service *s)
 
 static bool service_selected(const struct master_service *s, int argc, char **argv)
 {
-    if (argc == 0) return true;
+    if (argc == 0)
+        return true;
     for (int i = 0; i < argc; i++) {
         const char *slash = strchr(argv[i], '/');
         size_t n = slash ? (size_t) (slash - argv[i]) : strlen(argv[i]);
@@ -261,7 +268,8 @@ static int show_master(struct cli_context *ctx, const struct conf_opts *o, int a
     }
     for (size_t i = 0; i < master.count; i++) {
         const struct master_service *s = &master.services[i];
-        if (!service_selected(s, argc, argv)) continue;
+        if (!service_selected(s, argc, argv))
+            continue;
         char *fields = master_fields(s);
         struct piece *pieces = xcalloc(s->argv.count + 1, sizeof(*pieces));
         pieces[0].text = fields;
@@ -354,7 +362,8 @@ int cli_conf(struct cli_context *ctx, int argc, char **argv)
         table_types();
         return 0;
     }
-    if (o.master) return show_master(ctx, &o, argc, argv);
+    if (o.master)
+        return show_master(ctx, &o, argc, argv);
     if (o.edit || o.remove) {
         if (argc == 0) {
             log_errorx("-%c needs at least one %s", o.edit ? 'e' : 'X',

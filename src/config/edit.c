@@ -33,11 +33,13 @@ static bool is_blank(char c)
 static char *line_name(const char *line, size_t n)
 {
     const char *eq = memchr(line, '=', n);
-    if (eq == NULL) return NULL;
+    if (eq == NULL)
+        return NULL;
     const char *end = eq;
     while (end > line && is_blank(end[-1]))
         end--;
-    if (end == line) return NULL;
+    if (end == line)
+        return NULL;
     return xstrndup(line, (size_t) (end - line));
 }
 
@@ -61,12 +63,16 @@ static int write_file(const char *path, const struct buf *text, struct strlist *
         else if (w > 0)
             off += (size_t) w;
     }
-    if (failed == NULL && have_mode && fchmod(fd, st.st_mode & 07777) == -1) failed = "chmod";
+    if (failed == NULL && have_mode && fchmod(fd, st.st_mode & 07777) == -1)
+        failed = "chmod";
     if (failed == NULL && have_mode && geteuid() == 0 && fchown(fd, st.st_uid, st.st_gid) == -1)
         failed = "chown";
-    if (failed == NULL && fsync(fd) == -1) failed = "fsync";
-    if (close(fd) == -1 && failed == NULL) failed = "close";
-    if (failed == NULL && rename(tmp, path) == -1) failed = "rename";
+    if (failed == NULL && fsync(fd) == -1)
+        failed = "fsync";
+    if (close(fd) == -1 && failed == NULL)
+        failed = "close";
+    if (failed == NULL && rename(tmp, path) == -1)
+        failed = "rename";
     if (failed != NULL) {
         strlist_add_owned(errors, xasprintf("%s %s: %s", failed, tmp, strerror(errno)));
         unlink(tmp);
@@ -122,13 +128,17 @@ static int edit_main(const char *path, struct edit *edits, size_t count, struct 
             buf_append(&text, line, n);
             continue;
         }
-        if (current->done) log_warnx("%s: multiple entries for \"%s\"", path, current->name);
+        if (current->done)
+            log_warnx("%s: multiple entries for \"%s\"", path, current->name);
         current->done = true;
-        if (current->value != NULL) buf_printf(&text, "%s = %s\n", current->name, current->value);
+        if (current->value != NULL)
+            buf_printf(&text, "%s = %s\n", current->name, current->value);
     }
     for (size_t k = 0; k < count; k++) {
-        if (edits[k].done || edits[k].value == NULL) continue;
-        if (text.len > 0 && text.data[text.len - 1] != '\n') buf_putc(&text, '\n');
+        if (edits[k].done || edits[k].value == NULL)
+            continue;
+        if (text.len > 0 && text.data[text.len - 1] != '\n')
+            buf_putc(&text, '\n');
         buf_printf(&text, "%s = %s\n", edits[k].name, edits[k].value);
         edits[k].done = true;
     }
@@ -140,9 +150,11 @@ static int edit_main(const char *path, struct edit *edits, size_t count, struct 
 
 static bool valid_name(const char *name)
 {
-    if (*name == 0) return false;
+    if (*name == 0)
+        return false;
     for (const char *p = name; *p; p++)
-        if ((unsigned char) *p <= ' ' || *p == '=' || *p == '#' || *p == 0x7f) return false;
+        if ((unsigned char) *p <= ' ' || *p == '=' || *p == '#' || *p == 0x7f)
+            return false;
     return true;
 }
 
@@ -183,7 +195,8 @@ int config_edit_file(const char *path, const struct strlist *assignments, struct
             k++;
         edits[k].name = name;
         edits[k].value = value;
-        if (k == count) count++;
+        if (k == count)
+            count++;
     }
     int rc = bad ? -1 : edit_main(path, edits, count, errors);
     strlist_free(&store);

@@ -88,9 +88,11 @@ static const char *match_close(const char *open, const char *end)
 /* braced - "{text}" at *p: the inside in [*in, *in_end), *p after it */
 static bool braced(const char **p, const char *end, const char **in, const char **in_end)
 {
-    if (*p >= end || **p != '{') return false;
+    if (*p >= end || **p != '{')
+        return false;
     const char *close = match_close(*p, end);
-    if (close == NULL) return false;
+    if (close == NULL)
+        return false;
     *in = *p + 1;
     *in_end = close;
     *p = close + 1;
@@ -99,9 +101,11 @@ static bool braced(const char **p, const char *end, const char **in, const char 
 
 static bool all_digits(const char *s)
 {
-    if (*s == 0) return false;
+    if (*s == 0)
+        return false;
     for (; *s; s++)
-        if (!isdigit((unsigned char) *s)) return false;
+        if (!isdigit((unsigned char) *s))
+            return false;
     return true;
 }
 
@@ -113,7 +117,8 @@ static int compare_numbers(const char *a, const char *b)
     while (*b == '0' && b[1])
         b++;
     size_t la = strlen(a), lb = strlen(b);
-    if (la != lb) return la < lb ? -1 : 1;
+    if (la != lb)
+        return la < lb ? -1 : 1;
     return strcmp(a, b);
 }
 
@@ -122,15 +127,19 @@ static int parse_level(const char *s, long v[3])
 {
     v[0] = v[1] = v[2] = 0;
     for (int i = 0; i < 3; i++) {
-        if (!isdigit((unsigned char) *s)) return -1;
+        if (!isdigit((unsigned char) *s))
+            return -1;
         long n = 0;
         for (; isdigit((unsigned char) *s); s++) {
-            if (n > 100000000) return -1;
+            if (n > 100000000)
+                return -1;
             n = n * 10 + (*s - '0');
         }
         v[i] = n;
-        if (*s == 0) return 0;
-        if (*s != '.') return -1;
+        if (*s == 0)
+            return 0;
+        if (*s != '.')
+            return -1;
         s++;
     }
     return -1;
@@ -141,7 +150,8 @@ static int relation(struct expander *x, const char **pp, const char *end, const 
                     size_t whole_len, int depth, bool *result)
 {
     const char *p = *pp, *a, *a_end, *b, *b_end;
-    if (!braced(&p, end, &a, &a_end)) return fail(x, "missing '}'", whole, whole_len);
+    if (!braced(&p, end, &a, &a_end))
+        return fail(x, "missing '}'", whole, whole_len);
     p = skip_space(p, end);
     static const char *const ops[] = {"==", "!=", "<=", ">=", "<", ">"};
     int op = -1;
@@ -153,7 +163,8 @@ static int relation(struct expander *x, const char **pp, const char *end, const 
             break;
         }
     }
-    if (op < 0) return fail(x, "expected ==, !=, <, <=, > or >= after {value}", whole, whole_len);
+    if (op < 0)
+        return fail(x, "expected ==, !=, <, <=, > or >= after {value}", whole, whole_len);
     bool level = false;
     if (end - p >= 5 && memcmp(p, "level", 5) == 0) {
         level = true;
@@ -212,7 +223,8 @@ static int conditional(struct expander *x, char op, bool cond, const char *p, co
     const char *v1 = p, *v1_end = end, *v2 = NULL, *v2_end = NULL;
     const char *q = skip_space(p, end);
     if (q < end && *q == '{') {
-        if (!braced(&q, end, &v1, &v1_end)) return fail(x, "missing '}'", whole, whole_len);
+        if (!braced(&q, end, &v1, &v1_end))
+            return fail(x, "missing '}'", whole, whole_len);
         q = skip_space(q, end);
         if (q < end) {
             if (op != '?' || *q != ':')
@@ -223,7 +235,8 @@ static int conditional(struct expander *x, char op, bool cond, const char *p, co
             q++;
             const char *r = skip_space(q, end);
             if (r < end && *r == '{') {
-                if (!braced(&r, end, &v2, &v2_end)) return fail(x, "missing '}'", whole, whole_len);
+                if (!braced(&r, end, &v2, &v2_end))
+                    return fail(x, "missing '}'", whole, whole_len);
                 if (skip_space(r, end) != end)
                     return fail(x, "unexpected text after {value}", whole, whole_len);
             } else {
@@ -233,8 +246,10 @@ static int conditional(struct expander *x, char op, bool cond, const char *p, co
         }
     }
     bool take_first = op == '?' ? cond : !cond;
-    if (take_first) return expand_text(x, v1, (size_t) (v1_end - v1), depth, out);
-    if (v2 != NULL) return expand_text(x, v2, (size_t) (v2_end - v2), depth, out);
+    if (take_first)
+        return expand_text(x, v1, (size_t) (v1_end - v1), depth, out);
+    if (v2 != NULL)
+        return expand_text(x, v2, (size_t) (v2_end - v2), depth, out);
     return 0;
 }
 
@@ -257,8 +272,10 @@ static int lookup(struct expander *x, const char *name, size_t len, const char *
 static int substitute(struct expander *x, const char *name, size_t len, int depth, struct buf *out)
 {
     const char *value;
-    if (lookup(x, name, len, &value) < 0) return -1;
-    if (value == NULL) return 0;
+    if (lookup(x, name, len, &value) < 0)
+        return -1;
+    if (value == NULL)
+        return 0;
     if (depth + 1 > EXPAND_MAX_DEPTH) {
         if (x->err == NULL)
             x->err = xasprintf("parameter %.*s: $name references nested more than %d levels "
@@ -276,9 +293,11 @@ static int macro(struct expander *x, const char *s, const char *end, int depth, 
     const char *p = skip_space(s, end);
     bool cond;
     if (p < end && *p == '{') {
-        if (relation(x, &p, end, s, whole_len, depth, &cond) < 0) return -1;
+        if (relation(x, &p, end, s, whole_len, depth, &cond) < 0)
+            return -1;
         if (p == end) {
-            if (cond) buf_puts(out, "true");
+            if (cond)
+                buf_puts(out, "true");
             return 0;
         }
     } else {
@@ -286,12 +305,16 @@ static int macro(struct expander *x, const char *s, const char *end, int depth, 
         while (p < end && is_name_char(*p))
             p++;
         size_t name_len = (size_t) (p - name);
-        if (name_len == 0) return fail(x, "missing parameter name after '${'", s, whole_len);
+        if (name_len == 0)
+            return fail(x, "missing parameter name after '${'", s, whole_len);
         p = skip_space(p, end);
-        if (p == end) return substitute(x, name, name_len, depth, out);
-        if (*p != '?' && *p != ':') return fail(x, "bad parameter name", s, whole_len);
+        if (p == end)
+            return substitute(x, name, name_len, depth, out);
+        if (*p != '?' && *p != ':')
+            return fail(x, "bad parameter name", s, whole_len);
         const char *value;
-        if (lookup(x, name, name_len, &value) < 0) return -1;
+        if (lookup(x, name, name_len, &value) < 0)
+            return -1;
         cond = value != NULL && *value != 0;
     }
     if (*p != '?' && *p != ':')
@@ -304,29 +327,35 @@ static int expand_text(struct expander *x, const char *s, size_t len, int depth,
     const char *p = s, *end = s + len;
     while (p < end) {
         const char *dollar = memchr(p, '$', (size_t) (end - p));
-        if (dollar == NULL) dollar = end;
+        if (dollar == NULL)
+            dollar = end;
         buf_append(out, p, (size_t) (dollar - p));
         if (out->len > EXPAND_MAX_OUTPUT) {
             if (x->err == NULL)
                 x->err = xasprintf("expansion is longer than %u bytes", EXPAND_MAX_OUTPUT);
             return -1;
         }
-        if (dollar == end) break;
+        if (dollar == end)
+            break;
         p = dollar + 1;
-        if (p == end) return fail(x, "'$' at the end (write $$ for a literal '$')", s, len);
+        if (p == end)
+            return fail(x, "'$' at the end (write $$ for a literal '$')", s, len);
         if (*p == '$') {
             buf_putc(out, '$');
             p++;
         } else if (*p == '{' || *p == '(') {
             const char *close = match_close(p, end);
-            if (close == NULL) return fail(x, *p == '{' ? "missing '}'" : "missing ')'", s, len);
-            if (macro(x, p + 1, close, depth, out) < 0) return -1;
+            if (close == NULL)
+                return fail(x, *p == '{' ? "missing '}'" : "missing ')'", s, len);
+            if (macro(x, p + 1, close, depth, out) < 0)
+                return -1;
             p = close + 1;
         } else if (is_name_char(*p)) {
             const char *name = p;
             while (p < end && is_name_char(*p))
                 p++;
-            if (substitute(x, name, (size_t) (p - name), depth, out) < 0) return -1;
+            if (substitute(x, name, (size_t) (p - name), depth, out) < 0)
+                return -1;
         } else {
             return fail(x, "'$' without a parameter name (write $$ for a literal '$')", s, len);
         }
@@ -350,7 +379,8 @@ int expand(const char *text, expand_lookup_fn lookup_fn, void *ctx, struct buf *
 static bool strlist_has(const struct strlist *l, const char *s)
 {
     for (size_t i = 0; i < l->count; i++)
-        if (strcmp(l->items[i], s) == 0) return true;
+        if (strcmp(l->items[i], s) == 0)
+            return true;
     return false;
 }
 

@@ -29,7 +29,8 @@ static unsigned long config_generation = 1;
 struct config *config_new(const char *config_dir, struct config *parent)
 {
     struct config *cfg = xcalloc(1, sizeof(*cfg));
-    if (config_dir == NULL && parent != NULL) config_dir = parent->dir;
+    if (config_dir == NULL && parent != NULL)
+        config_dir = parent->dir;
     cfg->dir = xstrdup(config_dir ? config_dir : DEFAULT_CONFIG_DIR);
     cfg->main_path = parent ? xstrdup(parent->main_path) : xasprintf("%s/main.cf", cfg->dir);
     cfg->parent = parent;
@@ -44,7 +45,8 @@ struct config *config_new(const char *config_dir, struct config *parent)
 
 void config_free(struct config *cfg)
 {
-    if (cfg == NULL) return;
+    if (cfg == NULL)
+        return;
     for (size_t i = 0; i < cfg->count; i++) {
         free(cfg->entries[i].name);
         free(cfg->entries[i].value);
@@ -179,7 +181,8 @@ int config_read_logical(const char *text, size_t len, const char *file, const ch
         size_t i = 0;
         while (i < n && is_blank_char(start[i]))
             i++;
-        if (i == n || start[i] == '#') continue; /* blank or comment: does not end a logical line */
+        if (i == n || start[i] == '#')
+            continue; /* blank or comment: does not end a logical line */
         if (i > 0) {
             if (!have) {
                 strlist_add_owned(errors, xasprintf("%s, line %d: continuation line (starting "
@@ -191,13 +194,15 @@ int config_read_logical(const char *text, size_t len, const char *file, const ch
             buf_append(&logical, start, n);
             continue;
         }
-        if (have && fn(ctx, logical.data, logical_line, errors) < 0) nerr++;
+        if (have && fn(ctx, logical.data, logical_line, errors) < 0)
+            nerr++;
         buf_reset(&logical);
         buf_append(&logical, start, n);
         have = true;
         logical_line = lineno;
     }
-    if (have && fn(ctx, logical.data, logical_line, errors) < 0) nerr++;
+    if (have && fn(ctx, logical.data, logical_line, errors) < 0)
+        nerr++;
     buf_free(&logical);
     return nerr ? -1 : 0;
 }
@@ -252,7 +257,8 @@ const struct config_entry *config_entry_find(const struct config *cfg, const cha
 {
     for (; cfg != NULL; cfg = cfg->parent) {
         const struct config_entry *e = layer_entry(cfg, name);
-        if (e != NULL) return e;
+        if (e != NULL)
+            return e;
     }
     return NULL;
 }
@@ -271,7 +277,8 @@ bool config_is_set(const struct config *cfg, const char *name)
 /* fresh - drop caches that predate the last config_set */
 static void fresh(struct config *cfg)
 {
-    if (cfg->cache_gen == config_generation) return;
+    if (cfg->cache_gen == config_generation)
+        return;
     htable_free(cfg->cache, free);
     htable_free(cfg->computed, free);
     cfg->cache = htable_new(64);
@@ -283,7 +290,8 @@ static const char *computed_default(struct config *cfg, const struct param_def *
 {
     fresh(cfg);
     const char *v = htable_get(cfg->computed, def->name);
-    if (v != NULL) return v;
+    if (v != NULL)
+        return v;
     if (htable_contains(cfg->computing, def->name))
         return def->def; /* a default that refers back to itself: use the fallback */
     htable_put(cfg->computing, def->name, NULL);
@@ -297,11 +305,15 @@ static const char *computed_default(struct config *cfg, const struct param_def *
 const char *config_raw(const struct config *cfg, const char *name)
 {
     const struct config_entry *e = config_entry_find(cfg, name);
-    if (e != NULL) return e->value;
-    if (strcmp(name, "config_directory") == 0) return cfg->dir;
+    if (e != NULL)
+        return e->value;
+    if (strcmp(name, "config_directory") == 0)
+        return cfg->dir;
     const struct param_def *def = param_find(name);
-    if (def == NULL) return NULL;
-    if (def->flags & PARAM_F_COMPUTED) return computed_default((struct config *) cfg, def);
+    if (def == NULL)
+        return NULL;
+    if (def->flags & PARAM_F_COMPUTED)
+        return computed_default((struct config *) cfg, def);
     return def->def;
 }
 
@@ -310,7 +322,8 @@ const char *config_raw(const struct config *cfg, const char *name)
 void config_warn_undefined(struct config *cfg, const char *name)
 {
     struct config *root = config_root(cfg);
-    if (htable_contains(root->warned, name)) return;
+    if (htable_contains(root->warned, name))
+        return;
     htable_put(root->warned, name, NULL);
     log_warnx("%s: undefined parameter: %s", root->main_path, name);
 }
@@ -319,7 +332,8 @@ static const char *expand_lookup(void *ctx, const char *name)
 {
     struct config *cfg = ctx;
     const char *v = config_raw(cfg, name);
-    if (v == NULL && !param_is_postfix_name(name)) config_warn_undefined(cfg, name);
+    if (v == NULL && !param_is_postfix_name(name))
+        config_warn_undefined(cfg, name);
     return v;
 }
 
@@ -377,7 +391,9 @@ const char *config_get(struct config *cfg, const char *name)
 char *config_where(const struct config *cfg, const char *name)
 {
     const struct config_entry *e = config_entry_find(cfg, name);
-    if (e != NULL && e->file != NULL) return xasprintf("%s, line %d", e->file, e->line);
-    if (e != NULL) return xstrdup("(command line)");
+    if (e != NULL && e->file != NULL)
+        return xasprintf("%s, line %d", e->file, e->line);
+    if (e != NULL)
+        return xstrdup("(command line)");
     return xasprintf("%s (default)", cfg->main_path);
 }

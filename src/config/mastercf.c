@@ -44,7 +44,8 @@ static int tokenize(const char *line, struct strlist *out, char **err)
     for (;;) {
         while (*p && strchr(SPACE_CHARS "\f\v", *p))
             p++;
-        if (*p == 0) return 0;
+        if (*p == 0)
+            return 0;
         const char *start = p;
         int depth = 0;
         for (; *p; p++) {
@@ -66,15 +67,18 @@ static int tokenize(const char *line, struct strlist *out, char **err)
 static bool one_of(const char *s, const char *const *set, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (strcmp(s, set[i]) == 0) return true;
+        if (strcmp(s, set[i]) == 0)
+            return true;
     return false;
 }
 
 static bool all_digits(const char *s, size_t n)
 {
-    if (n == 0) return false;
+    if (n == 0)
+        return false;
     for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9') return false;
+        if (s[i] < '0' || s[i] > '9')
+            return false;
     return true;
 }
 
@@ -95,7 +99,8 @@ static char *check_fields(char **f)
         return xasprintf("bad wakeup field \"%s\" (expected -, N or N?)", f[5]);
     if (strcmp(f[6], "-") != 0 && !all_digits(f[6], strlen(f[6])))
         return xasprintf("bad maxproc field \"%s\" (expected - or a number)", f[6]);
-    if (*f[0] == 0) return xstrdup("empty service name");
+    if (*f[0] == 0)
+        return xstrdup("empty service name");
     return NULL;
 }
 
@@ -137,7 +142,8 @@ static int service_line(void *ctx, char *line, int lineno, struct strlist *error
     struct strlist tok;
     strlist_init(&tok);
     char *err = NULL;
-    if (tokenize(line, &tok, &err) < 0) goto fail;
+    if (tokenize(line, &tok, &err) < 0)
+        goto fail;
     if (tok.count < MASTER_FIELDS) {
         err = xasprintf("bad field count %zu (a service needs %d: service type private unpriv "
                         "chroot wakeup maxproc command)",
@@ -246,7 +252,8 @@ int master_load(const char *path, bool missing_ok, struct master_config *out,
     if (file_read_all(path, &text) == -1) {
         int e = errno;
         buf_free(&text);
-        if (e == ENOENT && missing_ok) return 0;
+        if (e == ENOENT && missing_ok)
+            return 0;
         strlist_add_owned(errors, xasprintf("open %s: %s", path, strerror(e)));
         return -1;
     }

@@ -867,7 +867,8 @@ const struct param_def *param_registry(size_t *count)
 static size_t edit_distance(const char *a, const char *b, size_t limit)
 {
     size_t la = strlen(a), lb = strlen(b);
-    if ((la > lb ? la - lb : lb - la) > limit || la > 256 || lb > 256) return limit + 1;
+    if ((la > lb ? la - lb : lb - la) > limit || la > 256 || lb > 256)
+        return limit + 1;
     size_t *prev2 = xcalloc(lb + 1, sizeof(size_t));
     size_t *prev = xcalloc(lb + 1, sizeof(size_t));
     size_t *cur = xcalloc(lb + 1, sizeof(size_t));
@@ -878,8 +879,10 @@ static size_t edit_distance(const char *a, const char *b, size_t limit)
         for (size_t j = 1; j <= lb; j++) {
             size_t cost = a[i - 1] != b[j - 1];
             size_t best = prev[j] + 1;
-            if (cur[j - 1] + 1 < best) best = cur[j - 1] + 1;
-            if (prev[j - 1] + cost < best) best = prev[j - 1] + cost;
+            if (cur[j - 1] + 1 < best)
+                best = cur[j - 1] + 1;
+            if (prev[j - 1] + cost < best)
+                best = prev[j - 1] + cost;
             if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
                 prev2[j - 2] + 1 < best)
                 best = prev2[j - 2] + 1;
@@ -918,9 +921,11 @@ const char *param_suggest(const char *name)
 static char *default_myhostname(struct config *cfg)
 {
     char host[256];
-    if (gethostname(host, sizeof(host)) != 0 || host[0] == 0) strcpy(host, "localhost");
+    if (gethostname(host, sizeof(host)) != 0 || host[0] == 0)
+        strcpy(host, "localhost");
     host[sizeof(host) - 1] = 0;
-    if (strchr(host, '.') != NULL) return xstrdup(host);
+    if (strchr(host, '.') != NULL)
+        return xstrdup(host);
     /* a short host name gets the configured domain, as Postfix does */
     const char *domain = config_is_set(cfg, "mydomain") ? config_get(cfg, "mydomain") : "";
     return xasprintf("%s.%s", host, *domain ? domain : "localdomain");
@@ -943,7 +948,8 @@ static unsigned prefix_len(const unsigned char *mask, size_t n)
     unsigned bits = 0;
     for (size_t i = 0; i < n; i++)
         for (int b = 7; b >= 0; b--) {
-            if (!(mask[i] & (1u << b))) return bits;
+            if (!(mask[i] & (1u << b)))
+                return bits;
             bits++;
         }
     return bits;
@@ -982,7 +988,8 @@ static void add_network(struct strlist *out, const struct net_addr *a, const cha
 static void get_list(struct config *cfg, const char *name, struct strlist *out)
 {
     char *err = NULL;
-    if (str_split_list(config_get(cfg, name), LIST_SEPS, out, &err) < 0) free(err);
+    if (str_split_list(config_get(cfg, name), LIST_SEPS, out, &err) < 0)
+        free(err);
 }
 
 static bool protocol_enabled(struct config *cfg, int family)
@@ -1006,7 +1013,8 @@ static bool interface_wanted(const struct strlist *ifaces, const struct net_addr
 {
     for (size_t i = 0; i < ifaces->count; i++) {
         const char *want = ifaces->items[i];
-        if (str_eq_nocase(want, "all")) return true;
+        if (str_eq_nocase(want, "all"))
+            return true;
         if (str_eq_nocase(want, "loopback-only")) {
             static const unsigned char v6_loopback[16] = {[15] = 1};
             if ((a->family == AF_INET && a->addr[0] == 127) ||
@@ -1056,10 +1064,12 @@ static char *default_mynetworks(struct config *cfg)
     strlist_init(&nets);
     get_list(cfg, "inet_interfaces", &ifaces);
     struct ifaddrs *list = NULL;
-    if (getifaddrs(&list) == -1) list = NULL;
+    if (getifaddrs(&list) == -1)
+        list = NULL;
     static const int families[] = {AF_INET, AF_INET6};
     for (size_t f = 0; f < ARRAY_LEN(families); f++) {
-        if (!protocol_enabled(cfg, families[f])) continue;
+        if (!protocol_enabled(cfg, families[f]))
+            continue;
         for (struct ifaddrs *i = list; i != NULL; i = i->ifa_next) {
             if (i->ifa_addr == NULL || i->ifa_netmask == NULL ||
                 i->ifa_addr->sa_family != families[f])
@@ -1072,10 +1082,12 @@ static char *default_mynetworks(struct config *cfg)
                 memcpy(a.addr, &((struct sockaddr_in6 *) i->ifa_addr)->sin6_addr, 16);
                 memcpy(a.mask, &((struct sockaddr_in6 *) i->ifa_netmask)->sin6_addr, 16);
             }
-            if (interface_wanted(&ifaces, &a)) add_network(&nets, &a, style);
+            if (interface_wanted(&ifaces, &a))
+                add_network(&nets, &a, style);
         }
     }
-    if (list) freeifaddrs(list);
+    if (list)
+        freeifaddrs(list);
     char *result = nets.count ? strlist_join(&nets, " ") : NULL;
     strlist_free(&ifaces);
     strlist_free(&nets);
@@ -1084,9 +1096,12 @@ static char *default_mynetworks(struct config *cfg)
 
 char *param_computed_default(struct config *cfg, const char *name)
 {
-    if (strcmp(name, "myhostname") == 0) return default_myhostname(cfg);
-    if (strcmp(name, "mydomain") == 0) return default_mydomain(cfg);
-    if (strcmp(name, "mynetworks") == 0) return default_mynetworks(cfg);
+    if (strcmp(name, "myhostname") == 0)
+        return default_myhostname(cfg);
+    if (strcmp(name, "mydomain") == 0)
+        return default_mydomain(cfg);
+    if (strcmp(name, "mynetworks") == 0)
+        return default_mynetworks(cfg);
     const struct param_def *def = param_find(name);
     return xstrdup(def ? def->def : "");
 }

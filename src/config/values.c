@@ -29,8 +29,10 @@ int parse_bool(const char *value, bool *out)
 
 static long unit_ms(const char *unit, size_t len)
 {
-    if (len == 2 && memcmp(unit, "ms", 2) == 0) return 1;
-    if (len != 1) return -1;
+    if (len == 2 && memcmp(unit, "ms", 2) == 0)
+        return 1;
+    if (len != 1)
+        return -1;
     switch (*unit) {
     case 's': return 1000L;
     case 'm': return 60 * 1000L;
@@ -46,16 +48,20 @@ static int parse_duration(const char *value, char default_unit, bool allow_ms, l
 {
     const char *p = value;
     long n = 0;
-    if (*p < '0' || *p > '9') return -1;
+    if (*p < '0' || *p > '9')
+        return -1;
     for (; *p >= '0' && *p <= '9'; p++) {
-        if (n > (LONG_MAX - 9) / 10) return -1;
+        if (n > (LONG_MAX - 9) / 10)
+            return -1;
         n = n * 10 + (*p - '0');
     }
     char def[2] = {default_unit ? default_unit : 's', 0};
     const char *unit = *p ? p : def;
     long mult = unit_ms(unit, strlen(unit));
-    if (mult < 0 || (mult == 1 && !allow_ms)) return -1;
-    if (n > LONG_MAX / mult) return -1;
+    if (mult < 0 || (mult == 1 && !allow_ms))
+        return -1;
+    if (n > LONG_MAX / mult)
+        return -1;
     *ms = n * mult;
     return 0;
 }
@@ -63,7 +69,8 @@ static int parse_duration(const char *value, char default_unit, bool allow_ms, l
 int parse_time(const char *value, char default_unit, long *seconds)
 {
     long ms;
-    if (parse_duration(value, default_unit, false, &ms) < 0) return -1;
+    if (parse_duration(value, default_unit, false, &ms) < 0)
+        return -1;
     *seconds = ms / 1000;
     return 0;
 }
@@ -77,12 +84,15 @@ static int parse_size(const char *value, long long *out)
 {
     long long n = 0;
     const char *p = value;
-    if (*p < '0' || *p > '9') return -1;
+    if (*p < '0' || *p > '9')
+        return -1;
     for (; *p >= '0' && *p <= '9'; p++) {
-        if (n > (LLONG_MAX - 9) / 10) return -1;
+        if (n > (LLONG_MAX - 9) / 10)
+            return -1;
         n = n * 10 + (*p - '0');
     }
-    if (*p) return -1;
+    if (*p)
+        return -1;
     *out = n;
     return 0;
 }
@@ -114,7 +124,8 @@ bool config_get_bool(struct config *cfg, const char *name)
 {
     const char *v = config_get(cfg, name);
     bool b;
-    if (parse_bool(v, &b) < 0) bad_value(cfg, "boolean", name, v);
+    if (parse_bool(v, &b) < 0)
+        bad_value(cfg, "boolean", name, v);
     return b;
 }
 
@@ -122,7 +133,8 @@ long config_get_int(struct config *cfg, const char *name)
 {
     const char *v = config_get(cfg, name);
     long n;
-    if (str_to_long(v, &n) < 0) bad_value(cfg, "integer", name, v);
+    if (str_to_long(v, &n) < 0)
+        bad_value(cfg, "integer", name, v);
     check_range(cfg, name, n);
     return n;
 }
@@ -131,7 +143,8 @@ long config_get_time(struct config *cfg, const char *name)
 {
     const char *v = config_get(cfg, name);
     long s;
-    if (parse_time(v, unit_of(param_find(name)), &s) < 0) bad_value(cfg, "time", name, v);
+    if (parse_time(v, unit_of(param_find(name)), &s) < 0)
+        bad_value(cfg, "time", name, v);
     check_range(cfg, name, s);
     return s;
 }
@@ -140,7 +153,8 @@ long config_get_time_ms(struct config *cfg, const char *name)
 {
     const char *v = config_get(cfg, name);
     long ms;
-    if (parse_time_ms(v, unit_of(param_find(name)), &ms) < 0) bad_value(cfg, "time", name, v);
+    if (parse_time_ms(v, unit_of(param_find(name)), &ms) < 0)
+        bad_value(cfg, "time", name, v);
     check_range(cfg, name, ms / 1000);
     return ms;
 }
@@ -149,7 +163,8 @@ long long config_get_size(struct config *cfg, const char *name)
 {
     const char *v = config_get(cfg, name);
     long long n;
-    if (parse_size(v, &n) < 0) bad_value(cfg, "size", name, v);
+    if (parse_size(v, &n) < 0)
+        bad_value(cfg, "size", name, v);
     check_range(cfg, name, n);
     return n;
 }
@@ -186,7 +201,8 @@ static int check_value(struct config *cfg, const struct param_def *def, struct s
     char *err = NULL;
     long long n = 0;
     int bad = 0;
-    if (def->flags & PARAM_F_LITERAL) goto done;
+    if (def->flags & PARAM_F_LITERAL)
+        goto done;
     if (def->flags & PARAM_F_RAW) {
         /* expanded later with per-use macros: only the syntax can be checked */
         struct buf out;
@@ -292,7 +308,8 @@ int config_check(struct config *cfg, struct strlist *errors)
 static void warn_once(char *msg)
 {
     static struct htable *seen;
-    if (seen == NULL) seen = htable_new(16);
+    if (seen == NULL)
+        seen = htable_new(16);
     if (!htable_contains(seen, msg)) {
         htable_put(seen, msg, NULL);
         log_warnx("%s", msg);
@@ -323,13 +340,16 @@ static const char *const transport_suffixes[] = {
 
 bool config_name_is_transport_param(const char *name, const struct master_config *master)
 {
-    if (master == NULL) return false;
+    if (master == NULL)
+        return false;
     for (size_t i = 0; i < master->count; i++) {
         const char *svc = master->services[i].name;
         size_t n = strlen(svc);
-        if (strncmp(name, svc, n) != 0 || name[n] != '_') continue;
+        if (strncmp(name, svc, n) != 0 || name[n] != '_')
+            continue;
         for (size_t j = 0; j < ARRAY_LEN(transport_suffixes); j++)
-            if (strcmp(name + n + 1, transport_suffixes[j]) == 0) return true;
+            if (strcmp(name + n + 1, transport_suffixes[j]) == 0)
+                return true;
     }
     return false;
 }
@@ -337,7 +357,8 @@ bool config_name_is_transport_param(const char *name, const struct master_config
 static bool list_has(const struct strlist *l, const char *s)
 {
     for (size_t i = 0; i < l->count; i++)
-        if (strcmp(l->items[i], s) == 0) return true;
+        if (strcmp(l->items[i], s) == 0)
+            return true;
     return false;
 }
 
@@ -366,7 +387,8 @@ void config_references(struct config *cfg, const struct master_config *master, s
     if (str_split_list(config_get(cfg, "smtpd_restriction_classes"), LIST_SEPS, &classes, &err) ==
         0) {
         for (size_t i = 0; i < classes.count; i++)
-            if (!list_has(refs, classes.items[i])) strlist_add(refs, classes.items[i]);
+            if (!list_has(refs, classes.items[i]))
+                strlist_add(refs, classes.items[i]);
     }
     free(err);
     strlist_free(&classes);
@@ -394,14 +416,16 @@ void config_user_names(struct config *cfg, const struct master_config *master, s
             strlist_add(out, name);
     }
     strlist_free(&refs);
-    if (out->count > 1) qsort(out->items, out->count, sizeof(char *), cmp_str);
+    if (out->count > 1)
+        qsort(out->items, out->count, sizeof(char *), cmp_str);
 }
 
 /* warn_name - the warning (if any) for one assignment outside the registry */
 static void warn_name(const char *name, const char *value, const char *file, int line,
                       const struct strlist *refs, const struct master_config *master)
 {
-    if (param_find(name) != NULL || list_has(refs, name)) return;
+    if (param_find(name) != NULL || list_has(refs, name))
+        return;
     if (is_postfix_name(name, master)) {
         warn_once(xasprintf("%s, line %d: %s: Postfix parameter that postern does not implement; "
                             "ignored",
@@ -459,7 +483,8 @@ void config_warn_unused(struct config *cfg, const struct master_config *master)
     config_references(root, master, &refs);
     for (size_t i = 0; i < root->count; i++) {
         const struct config_entry *e = &root->entries[i];
-        if (e->file == NULL) continue;
+        if (e->file == NULL)
+            continue;
         warn_name(e->name, e->value, e->file, e->line, &refs, master);
         const struct param_def *def = param_find(e->name);
         if (def == NULL || !(def->flags & (PARAM_F_RAW | PARAM_F_LITERAL)))

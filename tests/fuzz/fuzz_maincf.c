@@ -30,21 +30,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct strlist errors;
     strlist_init(&errors);
     int rc = config_parse_text(cfg, (const char *) data, size, "main.cf", &errors);
-    if ((rc == 0) != (errors.count == 0)) abort();
+    if ((rc == 0) != (errors.count == 0))
+        abort();
     config_set(cfg, "inet_interfaces", "loopback-only", NULL, 0);
 
     config_check(cfg, &errors);
     size_t n;
     const struct config_entry *e = config_entries(cfg, &n);
     for (size_t i = 0; i < n; i++) {
-        if (e[i].name[0] == 0 || strchr(e[i].name, '=') != NULL) abort();
+        if (e[i].name[0] == 0 || strchr(e[i].name, '=') != NULL)
+            abort();
         const char *v = config_get(cfg, e[i].name);
-        if (v == NULL) abort();
+        if (v == NULL)
+            abort();
         (void) strlen(v);
         struct buf out;
         buf_init(&out);
         char *err = NULL;
-        if (expand(e[i].value, lookup, cfg, &out, &err) < 0 && err == NULL) abort();
+        if (expand(e[i].value, lookup, cfg, &out, &err) < 0 && err == NULL)
+            abort();
         free(err);
         buf_free(&out);
         struct strlist names;

@@ -25,16 +25,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct strlist errors;
     strlist_init(&errors);
     int rc = master_parse_text((const char *) data, size, "master.cf", &m, &errors);
-    if ((rc == 0) != (errors.count == 0)) abort();
+    if ((rc == 0) != (errors.count == 0))
+        abort();
     for (size_t i = 0; i < m.count; i++) {
         const struct master_service *s = &m.services[i];
         const char *fields[] = {s->name,   s->type,   s->private_, s->unpriv,
                                 s->chroot, s->wakeup, s->maxproc,  s->command};
         for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++)
-            if (fields[f] == NULL || (f > 0 && fields[f][0] == 0)) abort();
+            if (fields[f] == NULL || (f > 0 && fields[f][0] == 0))
+                abort();
         for (size_t j = 0; j < s->overrides.count; j++) {
             const char *eq = strchr(s->overrides.items[j], '=');
-            if (eq == NULL || eq == s->overrides.items[j]) abort();
+            if (eq == NULL || eq == s->overrides.items[j])
+                abort();
         }
         struct config *svc = master_service_config(main_cfg, s);
         config_check(svc, &errors);

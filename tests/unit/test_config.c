@@ -197,7 +197,8 @@ static const char *table_lookup_fn(void *ctx, const char *name)
 {
     const char *const *kv = ctx;
     for (; kv[0] != NULL; kv += 2)
-        if (strcmp(kv[0], name) == 0) return kv[1];
+        if (strcmp(kv[0], name) == 0)
+            return kv[1];
     return NULL;
 }
 
@@ -474,7 +475,8 @@ static void test_registry_sorted_documented_and_valid(void **state)
                                        "smtpd_sasl_path",
                                        "smtpd_upstream_proxy_protocol"};
     for (size_t i = 0; i < ARRAY_LEN(base); i++)
-        if (param_find(base[i]) == NULL) fail_msg("%s is not registered", base[i]);
+        if (param_find(base[i]) == NULL)
+            fail_msg("%s is not registered", base[i]);
     assert_true(param_find("biff")->flags & PARAM_F_NOEFFECT);
 
     /* every default is valid for its type */
