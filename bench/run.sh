@@ -5,3 +5,5 @@ set -eu
 cd "$(dirname "$0")/.."
 echo "== $(date -u +%Y-%m-%d) bench/tables.sh"
 bench/tables.sh
+echo "== $(date -u +%Y-%m-%d) bench/cidr.sh"
+bench/cidr.sh
