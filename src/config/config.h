@@ -99,8 +99,9 @@ const char *config_raw(const struct config *cfg, const char *name);
 /* config_is_set - set explicitly (in this layer or a parent) */
 bool config_is_set(const struct config *cfg, const char *name);
 /* config_get - expanded value; "" for an unknown name.  Cached per layer;
- * valid until the next config_set.  Parameters flagged PARAM_F_RAW come back
- * unexpanded.  An expansion error is warned about once and gives "". */
+ * the string stays valid until config_free (after a config_set it may be
+ * stale).  PARAM_F_RAW and PARAM_F_LITERAL parameters come back unexpanded.
+ * An expansion error is warned about once and gives "". */
 const char *config_get(struct config *cfg, const char *name);
 /* typed getters: a value of the wrong form is a configuration error (fatal
  * at start-up, with the file and line), so validate with config_check */

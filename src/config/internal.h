@@ -21,6 +21,7 @@ struct config {
     unsigned long cache_gen;  /* config_generation the caches belong to */
     struct htable *warned;    /* undefined names already warned about */
     struct strlist duplicates;
+    struct strlist retired; /* replaced values, kept so returned pointers stay valid */
 };
 
 /* config_expand_value - expanded value of name in cfg (RAW parameters stay

@@ -13,8 +13,9 @@
  *
  * Raw values come from the nearest layer that sets the name, else from the
  * registry default (computed ones at run time).  Expanded values are cached
- * per layer; any config_set anywhere invalidates every cache, so a value
- * returned by config_get stays valid until the next config_set.
+ * per layer; any config_set anywhere invalidates every cache.  Strings
+ * handed out (raw or expanded) are never freed before config_free, so
+ * callers may keep them; a later config_set makes them stale, not invalid.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -40,6 +41,7 @@ struct config *config_new(const char *config_dir, struct config *parent)
     cfg->computing = htable_new(8);
     cfg->warned = htable_new(8);
     strlist_init(&cfg->duplicates);
+    strlist_init(&cfg->retired);
     return cfg;
 }
 
@@ -59,6 +61,7 @@ void config_free(struct config *cfg)
     htable_free(cfg->computing, NULL);
     htable_free(cfg->warned, NULL);
     strlist_free(&cfg->duplicates);
+    strlist_free(&cfg->retired);
     free(cfg->dir);
     free(cfg->main_path);
     free(cfg);
@@ -97,7 +100,7 @@ void config_set(struct config *cfg, const char *name, const char *value, const c
             strlist_add_owned(&cfg->duplicates,
                               xasprintf("%s, line %d: overriding earlier entry: %s=%s", file, line,
                                         e->name, e->value));
-        free(e->value);
+        strlist_add_owned(&cfg->retired, e->value);
         free(e->file);
     } else {
         if (cfg->count == cfg->cap) {
@@ -275,12 +278,22 @@ bool config_is_set(const struct config *cfg, const char *name)
 }
 
 /* fresh - drop caches that predate the last config_set */
+static void retire_all(struct config *cfg, struct htable *h)
+{
+    struct htable_iter it = {0};
+    const char *key;
+    void *value;
+    while (htable_next(h, &it, &key, &value))
+        strlist_add_owned(&cfg->retired, value);
+    htable_free(h, NULL);
+}
+
 static void fresh(struct config *cfg)
 {
     if (cfg->cache_gen == config_generation)
         return;
-    htable_free(cfg->cache, free);
-    htable_free(cfg->computed, free);
+    retire_all(cfg, cfg->cache);
+    retire_all(cfg, cfg->computed);
     cfg->cache = htable_new(64);
     cfg->computed = htable_new(8);
     cfg->cache_gen = config_generation;

@@ -360,7 +360,8 @@ static const struct param_def registry[] = {
     {"plaintext_reject_code", PARAM_INT, "450", 0, 0, 400, 599,
      "Reply code for reject_plaintext_session."},
     {"postern_dns_servers", PARAM_LIST, "", PARAM_F_POSTERN, 0, 0, 0,
-     "postern only: DNS servers to query, as IP or IP:port (empty = those in /etc/resolv.conf)."},
+     "postern only: DNS servers to query, as IP or IP@port (empty = the nameservers of "
+     "/etc/resolv.conf; none = no DNS at all)."},
     {"postern_queue_fsync_threads", PARAM_INT, "4", PARAM_F_POSTERN, 0, 1, 64,
      "postern only: threads that fsync queue files so that the event loops never wait for the "
      "disk."},
