@@ -40,8 +40,10 @@ static struct table *open_fresh(const char *spec, unsigned open_flags)
 {
     struct table *t = table_alloc(spec, open_flags);
     const char *colon = strchr(spec, ':');
-    if (colon == NULL || colon == spec) {
-        t->error = xasprintf("table \"%s\": expected type:name", spec);
+    if (colon == NULL || colon == spec || colon[1] == 0) {
+        /* Postfix's words; "static:" and "hash:" are errors there too. */
+        t->error = xasprintf("open dictionary: expecting \"type:name\" form instead of \"%s\"",
+                             spec);
     } else {
         char *type = xstrndup(spec, (size_t) (colon - spec));
         t->type = table_type_find(type);

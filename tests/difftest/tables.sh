@@ -213,6 +213,9 @@ query static plain 'static:{hello world}' anything ''
 query static-word plain 'static:OK' x
 run_both static/dump plain /dev/null -s 'static:x'
 run_both fail plain /dev/null -q x 'fail:broken'
+run_both static/empty warn /dev/null -q x 'static:'
+run_both hash/empty-name warn /dev/null -q x 'hash:'
+run_both empty-type warn /dev/null -q x ':name'
 
 query unionmap plain 'unionmap:{inline:{a=x, b=y}, inline:{a=z}, static:s}' a b c
 query unionmap-empty plain 'unionmap:{inline:{a=}, inline:{a=x}}' a
