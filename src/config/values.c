@@ -304,14 +304,17 @@ int config_check(struct config *cfg, struct strlist *errors)
 
 /* ---- unused and unimplemented names ---- */
 
-/* warn_once - the same warning at most once per process */
-static void warn_once(char *msg)
+/* warn_once - a warning at most once per process for the same key (the
+ * message itself when key is NULL); frees msg */
+static void warn_once(const char *key, char *msg)
 {
     static struct htable *seen;
     if (seen == NULL)
         seen = htable_new(16);
-    if (!htable_contains(seen, msg)) {
-        htable_put(seen, msg, NULL);
+    if (key == NULL)
+        key = msg;
+    if (!htable_contains(seen, key)) {
+        htable_put(seen, key, NULL);
         log_warnx("%s", msg);
     }
     free(msg);
@@ -427,18 +430,21 @@ static void warn_name(const char *name, const char *value, const char *file, int
     if (param_find(name) != NULL || list_has(refs, name))
         return;
     if (is_postfix_name(name, master)) {
-        warn_once(xasprintf("%s, line %d: %s: Postfix parameter that postern does not implement; "
+        char *key = xasprintf("unimplemented %s", name);
+        warn_once(key,
+                  xasprintf("%s, line %d: %s: Postfix parameter that postern does not implement; "
                             "ignored",
                             file, line, name));
+        free(key);
         return;
     }
     const char *hint = param_suggest(name);
     char *shown = str_printable(value, strlen(value));
     if (hint)
-        warn_once(xasprintf("%s, line %d: unused parameter: %s=%s (did you mean %s?)", file, line,
-                            name, shown, hint));
+        warn_once(NULL, xasprintf("%s, line %d: unused parameter: %s=%s (did you mean %s?)", file,
+                                  line, name, shown, hint));
     else
-        warn_once(xasprintf("%s, line %d: unused parameter: %s=%s", file, line, name, shown));
+        warn_once(NULL, xasprintf("%s, line %d: unused parameter: %s=%s", file, line, name, shown));
     free(shown);
 }
 

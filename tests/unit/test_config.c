@@ -640,7 +640,7 @@ static void test_warn_unused(void **state)
     strlist_init(&errors);
     const char *mcf = "maildrop unix - n n - - pipe flags=DRhu argv=/bin/true\n"
                       "smtp inet n - n - - smtpd -o smtpd_client_restrictions=$mua_only\n"
-                      "  -o bogus_override=1 -o soft_bounce=yes\n";
+                      "  -o bogus_override=1 -o soft_bounce=yes -o virtual_maps=x\n";
     assert_int_equal(master_parse_text(mcf, strlen(mcf), "master.cf", &master, &errors), 0);
     test_capture_begin();
     config_warn_unused(cfg, &master);
