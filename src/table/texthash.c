@@ -20,14 +20,23 @@ static int texthash_open(struct table *t, struct buf *err)
     memtable_init(m);
     char *key, *value;
     bool fold = !(t->open_flags & TABLE_OPEN_NOFOLD);
+    struct buf folded;
+    buf_init(&folded);
     while (table_source_next(&src, &key, &value)) {
-        if (fold)
-            str_lower(key);
+        const char *stored = key;
+        if (fold) {
+            buf_reset(&folded);
+            buf_puts(&folded, key);
+            str_lower(folded.data);
+            stored = folded.data;
+        }
         bool replace = (t->open_flags & TABLE_OPEN_DUP_LAST) != 0;
-        if (memtable_put(m, key, value, replace) == 1 &&
+        /* The warning shows the key as written, as Postfix's does. */
+        if (memtable_put(m, stored, value, replace) == 1 &&
             !(t->open_flags & (TABLE_OPEN_DUP_OK | TABLE_OPEN_DUP_LAST)))
             log_warnx("%s, line %d: duplicate entry: \"%s\"", t->name, src.line, key);
     }
+    buf_free(&folded);
     table_source_close(&src);
     t->data = m;
     return 0;
