@@ -147,7 +147,18 @@ static int update_stdin(const char *spec, unsigned flags)
     buf_free(&input);
     char *key, *value;
     int rc = 0;
+    struct buf folded;
+    buf_init(&folded);
+    char *db = table_indexed_path(t->name);
     while (table_source_next(&src, &key, &value)) {
+        /* As postmap -i: a key already there (or earlier in the input)
+         * keeps its value, with a warning; -r replaces it, -w is quiet. */
+        const char *old;
+        if (!(flags & TABLE_OPEN_DUP_LAST) && t->type->lookup(t, key, &old) == TABLE_FOUND) {
+            if (!(flags & TABLE_OPEN_DUP_OK))
+                log_warnx("%s: duplicate entry: \"%s\"", db, table_fold(t, key, &folded));
+            continue;
+        }
         if (t->type->update(t, key, value, &err) == -1) {
             log_errorx("%s", buf_cstr(&err));
             rc = 2;
@@ -156,6 +167,8 @@ static int update_stdin(const char *spec, unsigned flags)
     }
     table_source_close(&src);
     buf_free(&err);
+    buf_free(&folded);
+    free(db);
     return finish(t, rc);
 }
 

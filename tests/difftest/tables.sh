@@ -106,14 +106,14 @@ run_both() {
 query() {
     local name=$1 mode=$2 spec=$3
     shift 3
-    local i=0 key
-    : >"keys.$name"
+    local i=0 key keys="keys.${name//\//_}"
+    : >"$keys"
     for key in "$@"; do
         i=$((i + 1))
         run_both "$name/q$i" "$mode" /dev/null -q "$key" "$spec"
-        printf '%s\n' "$key" >>"keys.$name"
+        printf '%s\n' "$key" >>"$keys"
     done
-    run_both "$name/batch" "$mode" "keys.$name" -q - "$spec"
+    run_both "$name/batch" "$mode" "$keys" -q - "$spec"
 }
 
 # build NAME OPTIONS... TYPE:FILE - both tools build; exit status compared
@@ -186,6 +186,23 @@ longer=$(head -c 4096 /dev/zero | tr '\0' 'y')
 build hash-long hash:"$work/long"
 query hash-long plain hash:"$work/long" short big "$(head -c 400 /dev/zero | tr '\0' 'k')"
 query texthash-long plain texthash:"$work/long" short big
+
+# Changes in place: -i adds or replaces, -d deletes (each tool changes its
+# own file: NAME.db and NAME.lmdb).
+printf 'old1 v1\nold2 v2\nOld3 v3\n' >"$work/upd"
+build hash-update hash:"$work/upd"
+printf 'New1 n1\nold2 kept\n  continued\nnew4\tn4 with spaces\nnew1 again\n' >"$work/upd.in"
+run_both hash-update/insert plain "$work/upd.in" -i hash:"$work/upd"
+printf 'old1 replaced\nnew5 five\n' >"$work/upd.in-r"
+run_both hash-update/insert-r plain "$work/upd.in-r" -r -i hash:"$work/upd"
+query hash-update/after-insert plain hash:"$work/upd" new1 NEW1 old1 old2 old3 new4 new5
+run_both hash-update/delete plain /dev/null -d OLD1 hash:"$work/upd"
+run_both hash-update/delete-missing plain /dev/null -d nosuch hash:"$work/upd"
+printf 'old2\nnosuch\n' >"$work/upd.del"
+run_both hash-update/delete-batch plain "$work/upd.del" -d - hash:"$work/upd"
+run_both hash-update/dump sorted /dev/null -s hash:"$work/upd"
+run_both regexp-update/insert plain "$work/upd.in" -i regexp:"$work/upd"
+run_both texthash-update/delete plain /dev/null -d old1 texthash:"$work/upd"
 
 # A table that was never built, and a missing source.
 run_both hash-unbuilt plain /dev/null -q x hash:"$work/never-built"
