@@ -505,6 +505,7 @@ flag_keys=(Sense sense k K xy '(x)y' ww 'a|b' a b x/y t%u pq 'p\q' anything)
 query regexp-flags warn regexp:"$work/flags.re" "${flag_keys[@]}"
 
 cat >"$work/flags.pcre" <<'EOF'
+/^(?!internal-)(.*)-bounces@(.*)$/ 550 Write to ${1}@${2}
 /^(?<name>a)(b)$/ named=$1-$2
 /^f.g$/ dotall
 /^h.i$/s no-dotall
@@ -521,10 +522,9 @@ cat >"$work/flags.pcre" <<'EOF'
 /^(x)(?:y)(z)$/ $1$2
 /\Qa.b\E/ quoted
 /^\w+\d$/ word-digit
-/^(?!owner-)(.*)-outgoing@(.*)/ 550 Use ${1}@${2} instead
 EOF
 pcre_keys=(ab AB f$'\n'g h$'\n'i j xk k mmm n$'\n' n o$'\n' q$'\n'p d e F f c d ba xyz a.b axb
-    abc1 list-outgoing@Example.org owner-list-outgoing@example.org)
+    abc1 list-bounces@Example.org internal-list-bounces@example.org)
 query pcre-flags warn pcre:"$work/flags.pcre" "${pcre_keys[@]}"
 
 for type in regexp pcre; do

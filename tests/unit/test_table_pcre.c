@@ -35,18 +35,18 @@ static const char *q(struct table *t, const char *key)
 static void test_substitution_and_groups(void **state)
 {
     (void) state;
-    struct table *t = open_text("/^(?<name>a)(b)$/ named=$1-$2\n"
-                                "/(c)|(d)/ [$1][$2]\n"
-                                "/^(x)(?:y)(z)$/ $1$2 $$\n"
-                                "/^(?!owner-)(.*)-outgoing@(.*)/ 550 Use ${1}@${2} instead\n",
+    struct table *t = open_text("/^(?!internal-)(.*)-bounces@(.*)$/ 550 Write to ${1}@${2}\n"
+                                "/^(?<name>a)(b)$/ named=$1-$2\n"
+                                "/^(c)$|^(d)$/ [$1][$2]\n"
+                                "/^(x)(?:y)(z)$/ $1$2 $$\n",
                                 NULL);
     assert_int_equal(table_flags(t), TABLE_T_PATTERN | TABLE_T_SOURCE);
     assert_string_equal(q(t, "AB"), "named=A-B");
     assert_string_equal(q(t, "d"), "[][d]");
     assert_string_equal(q(t, "c"), "[c][]");
     assert_string_equal(q(t, "xyz"), "xz $");
-    assert_string_equal(q(t, "list-outgoing@Example.org"), "550 Use list@Example.org instead");
-    assert_string_equal(q(t, "owner-list-outgoing@example.org"), "-");
+    assert_string_equal(q(t, "list-bounces@Example.org"), "550 Write to list@Example.org");
+    assert_string_equal(q(t, "internal-list-bounces@example.org"), "-");
     table_close(t);
     table_cache_clear();
 }
