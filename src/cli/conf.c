@@ -18,8 +18,11 @@
 #include "config/config.h"
 #include "table/table.h"
 
-#define FOLD_COLUMNS 80
-#define FOLD_INDENT  "    "
+/* postconf -f folds main.cf lines to at most 80 columns and -Mf lines to
+ * fewer than 80 */
+#define FOLD_COLUMNS        80
+#define FOLD_COLUMNS_MASTER 79
+#define FOLD_INDENT         "    "
 
 struct conf_opts {
     bool defaults, docs, edit, remove, fold, values_only, tables, master, set_only, expand;
@@ -34,7 +37,7 @@ struct piece {
     bool own_line;
 };
 
-static void print_pieces(const struct piece *p, size_t n, bool fold)
+static void print_pieces(const struct piece *p, size_t n, bool fold, size_t columns)
 {
     size_t col = 0;
     bool force_break = false;
@@ -43,7 +46,7 @@ static void print_pieces(const struct piece *p, size_t n, bool fold)
         if (i == 0) {
             fputs(p[i].text, stdout);
             col = len;
-        } else if (fold && (force_break || p[i].own_line || col + 1 + len > FOLD_COLUMNS)) {
+        } else if (fold && (force_break || p[i].own_line || col + 1 + len > columns)) {
             printf("\n" FOLD_INDENT "%s", p[i].text);
             col = strlen(FOLD_INDENT) + len;
         } else {
@@ -66,7 +69,7 @@ static void print_words(const char *text, bool fold)
     if (n == 0)
         putchar('\n');
     else
-        print_pieces(pieces, n, fold);
+        print_pieces(pieces, n, fold, FOLD_COLUMNS);
     free(pieces);
     free(copy);
 }
@@ -277,7 +280,7 @@ static int show_master(struct cli_context *ctx, const struct conf_opts *o, int a
             pieces[j + 1].text = s->argv.items[j];
             pieces[j + 1].own_line = strncmp(s->argv.items[j], "-o ", 3) == 0;
         }
-        print_pieces(pieces, s->argv.count + 1, o->fold);
+        print_pieces(pieces, s->argv.count + 1, o->fold, FOLD_COLUMNS_MASTER);
         free(pieces);
         free(fields);
     }

@@ -167,6 +167,8 @@ maildrop  unix  -       n       n       -       -       pipe
   flags=DRhu user=vmail argv=/usr/bin/maildrop -d ${recipient}
 s1 inet n - n - - smtpd -v -o smtpd_delay_reject=no foo -o c=d
 averyveryverylongservicename inet n - n - - smtpd -o biff=no
+edge80 inet n - n - - smtpd aaaaaaaaaaaaaaaaa b
+edge79 inet n - n - - smtpd aaaaaaaaaaaaaaaa b
 EOF
 }
 
@@ -266,6 +268,15 @@ cases+=(stress)
 if [ -f /work/shared/compat/base/main.cf ]; then
     new_case compat-base </work/shared/compat/base/main.cf
     cases+=(compat-base)
+fi
+
+# Debian's master.cf as installed (pipe services with long argv= lines).
+if [ -f /etc/postfix/master.cf ]; then
+    new_case debian-master <<'EOF'
+myhostname = mx.example.com
+EOF
+    cp /etc/postfix/master.cf "$work/debian-master/master.cf"
+    cases+=(debian-master)
 fi
 
 # Random layouts of restriction lists: separators, continuation lines,
