@@ -313,13 +313,57 @@ static void check_table_spec(struct linter *l, const char *spec, const char *par
     free(type);
 }
 
-/* scan_tables - every type:table token of every parameter set in main.cf */
+/*
+ * takes_tables - a parameter whose value can name lookup tables: restriction
+ * lists and classes, the *_maps and *_checks tables, and the host and domain
+ * match lists.  Other parameters hold "word:word" values that are no tables
+ * (lmtp:unix:private/dovecot-lmtp, content_filter = amavis:[::1]:10024,
+ * tls_random_source = dev:/dev/urandom, TLS session caches that the TLS
+ * layer creates itself), and must not be reported as missing tables.
+ */
+static bool takes_tables(struct linter *l, const char *name)
+{
+    static const char *const lists[] = {
+        "alias_database",
+        "broken_sasl_auth_clients",
+        "debug_peer_list",
+        "fast_flush_domains",
+        "local_header_rewrite_clients",
+        "mydestination",
+        "mynetworks",
+        "permit_mx_backup_networks",
+        "postscreen_access_list",
+        "qmqpd_authorized_clients",
+        "relay_clientcerts",
+        "relay_domains",
+        "smtpd_authorized_verp_clients",
+        "smtpd_authorized_xclient_hosts",
+        "smtpd_authorized_xforward_hosts",
+        "smtpd_client_event_limit_exceptions",
+        "smtpd_command_filter",
+        "smtpd_sasl_exceptions_networks",
+        "virtual_alias_domains",
+        "virtual_mailbox_domains",
+    };
+    static const char *const suffixes[] = {"_maps", "_map", "_checks", "_restrictions"};
+    for (size_t i = 0; i < ARRAY_LEN(lists); i++)
+        if (strcmp(name, lists[i]) == 0)
+            return true;
+    for (size_t i = 0; i < ARRAY_LEN(suffixes); i++)
+        if (str_suffix_nocase(name, suffixes[i]))
+            return true;
+    return htable_contains(l->p->classes, name);
+}
+
+/* check_tables - every type:table token of every table parameter set in main.cf */
 static void check_tables(struct linter *l)
 {
     struct htable *seen = htable_new(16);
     size_t n;
     const struct config_entry *e = config_entries(l->p->cfg, &n);
     for (size_t i = 0; i < n; i++) {
+        if (!takes_tables(l, e[i].name))
+            continue;
         const char *value = config_get(l->p->cfg, e[i].name);
         struct strlist toks;
         strlist_init(&toks);
