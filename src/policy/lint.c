@@ -565,6 +565,36 @@ static void check_spoofing(struct linter *l)
     strlist_free(&domains);
 }
 
+/*
+ * guards_relay - the list ends every relay attempt that reaches it from an
+ * outside client: a relay check (or an unconditional reject) that no
+ * unconditional permit precedes.  Permits that outside clients control are
+ * reported on their own; this only tells whether a later list matters.
+ */
+static bool guards_relay(struct linter *l, const struct restriction_list *list, int depth)
+{
+    if (list == NULL || depth > 20)
+        return false;
+    for (size_t i = 0; i < list->count; i++) {
+        const struct restriction *r = &list->items[i];
+        switch (r->kind) {
+        case R_WARN_IF_REJECT: i++; break; /* the next one only warns */
+        case R_PERMIT: return false;
+        case R_REJECT_UNAUTH_DESTINATION:
+        case R_DEFER_UNAUTH_DESTINATION:
+        case R_CHECK_RELAY_DOMAINS:
+        case R_REJECT:
+        case R_DEFER: return true;
+        case R_CLASS:
+            if (guards_relay(l, htable_get(l->p->classes, r->name), depth + 1))
+                return true;
+            break;
+        default: break;
+        }
+    }
+    return false;
+}
+
 static void check_relay(struct linter *l)
 {
     char why[600];
@@ -576,11 +606,17 @@ static void check_relay(struct linter *l)
             "that outside clients can reach",
             "any outside client may relay: mail from <someone@example.com> to "
             "<victim@relay-test.invalid> is accepted");
-    /* Permits that client-controlled facts can trigger before the relay check. */
+    /* Permits that client-controlled facts can trigger before the relay
+     * check.  The recipient list is reached only when the relay list did
+     * not reject, so when the relay list has its own working relay check,
+     * an OK in the recipient list lets nobody relay. */
     enum policy_list lists[] = {POLICY_LIST_RELAY, POLICY_LIST_RECIPIENT};
     for (size_t k = 0; k < ARRAY_LEN(lists); k++) {
         struct restriction_list *list = l->p->lists[lists[k]];
         if (list == NULL)
+            continue;
+        if (lists[k] == POLICY_LIST_RECIPIENT &&
+            guards_relay(l, l->p->lists[POLICY_LIST_RELAY], 0))
             continue;
         for (size_t i = 0; i < list->count; i++) {
             struct restriction *r = &list->items[i];
