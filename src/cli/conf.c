@@ -193,7 +193,18 @@ static int show_params(struct cli_context *ctx, const struct conf_opts *o, int a
         }
         if (o->set_only && !config_is_set(cfg, name))
             continue;
-        const char *value = o->expand ? config_get(cfg, name) : config_raw(cfg, name);
+        const char *value = config_raw(cfg, name);
+        char *err = NULL;
+        if (o->expand && config_get_checked(cfg, name, &value, &err) < 0) {
+            const struct config_entry *e = config_entry_find(cfg, name);
+            if (e != NULL && e->file != NULL)
+                log_errorx("%s, line %d: %s: %s", e->file, e->line, name, err);
+            else
+                log_errorx("%s: %s", name, err);
+            free(err);
+            rc = 1;
+            continue;
+        }
         print_doc(o, def);
         print_param(o, name, value ? value : "");
     }

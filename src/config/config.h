@@ -103,6 +103,9 @@ bool config_is_set(const struct config *cfg, const char *name);
  * stale).  PARAM_F_RAW and PARAM_F_LITERAL parameters come back unexpanded.
  * An expansion error is warned about once and gives "". */
 const char *config_get(struct config *cfg, const char *name);
+/* config_get_checked - config_get that hands an expansion error to the
+ * caller instead of warning: 0, or -1 with *err (allocated) */
+int config_get_checked(struct config *cfg, const char *name, const char **value, char **err);
 /* typed getters: a value of the wrong form is a configuration error (fatal
  * at start-up, with the file and line), so validate with config_check */
 bool config_get_bool(struct config *cfg, const char *name);

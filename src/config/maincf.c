@@ -385,6 +385,11 @@ int config_expand_value(struct config *cfg, const char *name, const char **value
     return 0;
 }
 
+int config_get_checked(struct config *cfg, const char *name, const char **value, char **err)
+{
+    return config_expand_value(cfg, name, value, err);
+}
+
 const char *config_get(struct config *cfg, const char *name)
 {
     const char *value;
