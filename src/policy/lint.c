@@ -180,6 +180,23 @@ static const struct restriction *reputation_in(struct linter *l, const struct re
     return NULL;
 }
 
+/* trust_in - a permit for logged-in or certificate clients, or a class
+ * (nested classes too) that has one */
+static const struct restriction *trust_in(struct linter *l, const struct restriction *r, int depth)
+{
+    if (is_trust_permit(r->kind))
+        return r;
+    if (r->kind != R_CLASS || depth > 20)
+        return NULL;
+    struct restriction_list *cl = htable_get(l->p->classes, r->name);
+    for (size_t i = 0; cl && i < cl->count; i++) {
+        const struct restriction *found = trust_in(l, &cl->items[i], depth + 1);
+        if (found)
+            return found;
+    }
+    return NULL;
+}
+
 static void check_list(struct linter *l, struct restriction_list *list, int stage,
                        const char *param)
 {
@@ -240,7 +257,8 @@ static void check_list(struct linter *l, struct restriction_list *list, int stag
     /* A permit for logged-in clients before reputation checks. */
     for (size_t i = 0; i < list->count; i++) {
         struct restriction *r = &list->items[i];
-        if (!is_trust_permit(r->kind))
+        const struct restriction *trust = trust_in(l, r, 0);
+        if (trust == NULL)
             continue;
         for (size_t j = i + 1; j < list->count; j++) {
             const struct restriction *rep = reputation_in(l, &list->items[j], 0);
@@ -248,10 +266,14 @@ static void check_list(struct linter *l, struct restriction_list *list, int stag
                 continue;
             char *fix = xasprintf("move \"%s\" (and the other DNSBL checks) before \"%s\"",
                                   rep->text, r->text);
+            char *via = trust == r ? xstrdup("")
+                                   : xasprintf(" (a restriction class with \"%s\")", trust->text);
             add(l, "sasl-before-dnsbl", "error", param, fix,
-                "%s: \"%s\" comes before \"%s\": a client that logs in with a stolen password "
-                "is never checked against the DNSBL, and may relay spam from a listed host",
-                param, r->text, rep->text);
+                "%s: \"%s\"%s comes before \"%s\": a client that logs in with a stolen "
+                "password is never checked against the DNSBL, and may relay spam from a listed "
+                "host",
+                param, r->text, via, rep->text);
+            free(via);
             free(fix);
             return;
         }
