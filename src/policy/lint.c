@@ -535,6 +535,51 @@ done:
     return accepted;
 }
 
+/* user_key - key as a user of domain: "user@domain" keys, and bare local
+ * parts when bare is set (local_recipient_maps); allocated, or NULL */
+static char *user_key(const char *key, const char *domain, bool bare)
+{
+    if (*key == 0 || key[0] == '@' || key[strcspn(key, " \t\"/\\()<>,;:[]")] != 0)
+        return NULL;
+    const char *at = strrchr(key, '@');
+    if (at == NULL)
+        return bare ? xasprintf("%s@%s", key, domain) : NULL;
+    if (strcasecmp(at + 1, domain) != 0 || strchr(key, '@') != at)
+        return NULL;
+    return xstrdup(key);
+}
+
+/* known_user - an address in domain that the recipient tables list, so
+ * that a probe's recipient is not refused as unknown (NULL: none found) */
+static char *known_user(struct linter *l, const char *domain)
+{
+    struct {
+        struct table **maps;
+        size_t n;
+        bool bare;
+    } sets[] = {
+        {l->p->virtual_alias_maps, l->p->n_virtual_alias_maps, false},
+        {l->p->virtual_mailbox_maps, l->p->n_virtual_mailbox_maps, false},
+        {l->p->local_recipient_maps, l->p->n_local_recipient_maps, true},
+    };
+    for (size_t k = 0; k < ARRAY_LEN(sets); k++) {
+        for (size_t m = 0; m < sets[k].n; m++) {
+            struct table *t = sets[k].maps[m];
+            if (!(table_flags(t) & TABLE_T_FIXED))
+                continue;
+            const char *key, *value;
+            int count = 0;
+            for (bool first = true; count < 10000 && table_sequence(t, first, &key, &value) == 0;
+                 first = false, count++) {
+                char *user = user_key(key, domain, sets[k].bare);
+                if (user)
+                    return user;
+            }
+        }
+    }
+    return NULL;
+}
+
 static void check_spoofing(struct linter *l)
 {
     struct strlist domains;
@@ -570,7 +615,20 @@ static void check_spoofing(struct linter *l)
     for (size_t i = 0; i < domains.count; i++) {
         char *sender = xasprintf("postmaster@%s", domains.items[i]);
         char why[600];
-        if (probe(l, sender, sender, why, sizeof(why))) {
+        bool accepted = probe(l, sender, sender, why, sizeof(why));
+        if (!accepted) {
+            /* postmaster may be an unknown recipient (a virtual domain
+             * without that alias): try a user the tables know. */
+            char *user = known_user(l, domains.items[i]);
+            if (user && strcasecmp(user, sender) != 0) {
+                free(sender);
+                sender = user;
+                user = NULL;
+                accepted = probe(l, sender, sender, why, sizeof(why));
+            }
+            free(user);
+        }
+        if (accepted) {
             add(l, "local-sender-spoofing", "error", where,
                 "reject local domains as senders for clients that are not logged in: after "
                 "permit_sasl_authenticated and permit_mynetworks, add \"check_sender_access "
