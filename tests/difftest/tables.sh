@@ -223,8 +223,14 @@ run_both multi/batch plain "$work/multi.keys" -q - hash:"$work/first" texthash:"
 
 query inline plain 'inline:{a=b, {c = d e}, X=y, {k=v,w}}' a c x X k z ''
 query inline-empty-value plain 'inline:{a=}' a
-run_both inline/bad-syntax plain /dev/null -q a 'inline:{a=b, c=d e}'
-run_both inline/no-braces plain /dev/null -q a 'inline:a=b'
+query inline-dups plain 'inline:{a=1, a=2, A=3, b=1, {b = 2}}' a b
+query inline-empty-key plain 'inline:{=b, { = }, c=}' '' c
+for spec in 'inline:{a=b, c=d e}' 'inline:a=b' 'inline:{a=b' 'inline:{a=b}}' 'inline:{}' \
+    'inline:{ }' 'inline:{ , }' 'inline:{junk}' 'inline:{ a = b }' 'inline:{ {} }' \
+    'inline:{ {a=b}x }' 'inline:{{a=b}{c=d}}' 'inline:{ {a} }' 'inline:{ {a=b} } '; do
+    run_both "inline/bad:$spec" warn /dev/null -q a "$spec"
+done
+query inline-braces plain 'inline:{a={b}, {c = {d} e}, x=y=z}' a c x
 run_both inline/dump sorted /dev/null -s 'inline:{a=b, c=d}'
 query static plain 'static:{hello world}' anything ''
 query static-word plain 'static:OK' x

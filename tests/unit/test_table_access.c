@@ -24,7 +24,7 @@ static char *order_address(const char *addr, const char *original, const char *d
     buf_init(&k.seen);
     struct access_trace tr = {record, &k};
     struct access_options o = {delim, parent, &tr};
-    struct table *t = table_open("inline:{}", 0);
+    struct table *t = table_open("inline:{never.invalid=x}", 0);
     const char *v;
     assert_int_equal(access_lookup_address(t, addr, original, &o, &v, NULL), TABLE_NOTFOUND);
     table_close(t);
@@ -74,7 +74,7 @@ static char *order_host(const char *name, bool parent)
     buf_init(&k.seen);
     struct access_trace tr = {record, &k};
     struct access_options o = {NULL, parent, &tr};
-    struct table *t = table_open("inline:{}", 0);
+    struct table *t = table_open("inline:{never.invalid=x}", 0);
     const char *v;
     access_lookup_hostname(t, name, true, &o, &v, NULL);
     table_close(t);
@@ -102,7 +102,7 @@ static void test_ip_prefixes(void **state)
     buf_init(&k.seen);
     struct access_trace tr = {record, &k};
     struct access_options o = {NULL, true, &tr};
-    struct table *t = table_open("inline:{}", 0);
+    struct table *t = table_open("inline:{never.invalid=x}", 0);
     const char *v;
     access_lookup_addr(t, "203.0.113.9", true, &o, &v, NULL);
     assert_string_equal(k.seen.data, "203.0.113.9;203.0.113;203.0;203;");
