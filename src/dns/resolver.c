@@ -435,7 +435,10 @@ static bool resolvconf_wants_ipv6(const char *path)
 }
 
 /* libunbound's built-in empty zones (RFC 6761, RFC 7686, RFC 8375) that
- * the forwarder answers instead */
+ * the forwarder answers instead.  They are made "transparent" (no local
+ * data: every query goes to the forwarder): "nodefault" set through
+ * ub_ctx_set_option() is accepted but has no effect in libunbound 1.17,
+ * which then answers NXDOMAIN itself for every name under test. etc. */
 static const char *const forwarded_default_zones[] = {
     "test.", "invalid.", "onion.", "home.arpa.", "resolver.arpa.",
 };
@@ -515,7 +518,7 @@ static int configure(struct ub_ctx *ctx, const char *servers, char **err)
         set_option(ctx, "rrset-roundrobin:", "no", err) == -1)
         return -1;
     for (size_t i = 0; i < ARRAY_LEN(forwarded_default_zones); i++) {
-        char *zone = xasprintf("%s nodefault", forwarded_default_zones[i]);
+        char *zone = xasprintf("%s transparent", forwarded_default_zones[i]);
         rc = set_option(ctx, "local-zone:", zone, err);
         free(zone);
         if (rc == -1) return -1;

@@ -42,7 +42,9 @@ static const char zone_text[] =
     "short.example 5  A      192.0.2.9\n"
     "gone.example  30 NXDOMAIN\n"
     "broken.example   SERVFAIL\n"
-    "closed.example   REFUSED\n";
+    "closed.example   REFUSED\n"
+    "mx.postern.test  A      192.0.2.25   # special-use names go to the server\n"
+    "www.home.arpa    A      192.0.2.26\n";
 
 static char *server_dir;
 static char *zone_path;
@@ -797,13 +799,22 @@ static void test_sync_lookup(void **state)
     assert_true(a->nxdomain);
     a = dns_lookup_sync(r, "closed.example", DNS_T_A);
     assert_int_equal(a->status, DNS_RETRY);
+    /* RFC 6761 / 8375 names: answered by the server, not by libunbound */
+    a = dns_lookup_sync(r, "mx.postern.test", DNS_T_A);
+    assert_int_equal(a->status, DNS_OK);
+    assert_string_equal(a->rrs->data, "192.0.2.25");
+    a = dns_lookup_sync(r, "www.home.arpa", DNS_T_A);
+    assert_int_equal(a->status, DNS_OK);
+    a = dns_lookup_sync(r, "nothing.postern.test", DNS_T_A);
+    assert_int_equal(a->status, DNS_NOTFOUND);
+    assert_true(a->nxdomain);
     struct dns_stats st;
     dns_resolver_stats(r, &st);
-    assert_int_equal(st.queries, 4);
+    assert_int_equal(st.queries, 7);
     a = dns_lookup_sync(r, "example", DNS_T_MX);
     assert_int_equal(a->status, DNS_OK);
     dns_resolver_stats(r, &st);
-    assert_int_equal(st.queries, 4);
+    assert_int_equal(st.queries, 7);
     assert_int_equal(st.cache_hits, 1);
     dns_resolver_free(r);
 }
