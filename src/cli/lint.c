@@ -66,7 +66,27 @@ int cli_lint(struct cli_context *ctx, int argc, char **argv)
         strlist_free(&errors);
         return 2;
     }
-    config_check(cfg, &errors);
+    /* A value of the wrong form is a finding (config-error), but the
+     * engine's typed getters stop the program on it: lint the rest with
+     * such parameters at their defaults (same file and line). */
+    if (config_check(cfg, &errors) > 0) {
+        size_t n;
+        const struct param_def *defs = param_registry(&n);
+        struct strlist scratch;
+        strlist_init(&scratch);
+        for (size_t i = 0; i < n; i++) {
+            if (defs[i].type == PARAM_STRING || defs[i].type == PARAM_LIST)
+                continue;
+            if (config_check_param(cfg, defs[i].name, &scratch) > 0) {
+                const struct config_entry *en = config_entry_find(cfg, defs[i].name);
+                char *file = en && en->file ? xstrdup(en->file) : NULL;
+                int line = en ? en->line : 0;
+                config_set(cfg, defs[i].name, defs[i].def, file, line);
+                free(file);
+            }
+        }
+        strlist_free(&scratch);
+    }
     struct policy *p = policy_compile_lenient(cfg, &errors);
     struct lint_report report;
     policy_lint(p, &errors, &report);

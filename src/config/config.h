@@ -119,6 +119,9 @@ void config_get_list(struct config *cfg, const char *name, struct strlist *out);
 /* config_check - validate every typed parameter and the expansions; append
  * "file, line N: ..." messages.  Returns the number of errors. */
 int config_check(struct config *cfg, struct strlist *errors);
+/* config_check_param - the same for one registered parameter: the number
+ * of errors appended (0 or 1; 0 for a name outside the registry) */
+int config_check_param(struct config *cfg, const char *name, struct strlist *errors);
 /* config_warn_unused - warnings for names that are neither registered,
  * Postfix parameters, referenced as $name (main.cf or master.cf, which may
  * be NULL), nor restriction classes; a softer one for Postfix parameters

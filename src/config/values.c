@@ -276,6 +276,12 @@ done:
     return bad;
 }
 
+int config_check_param(struct config *cfg, const char *name, struct strlist *errors)
+{
+    const struct param_def *def = param_find(name);
+    return def ? check_value(cfg, def, errors) : 0;
+}
+
 int config_check(struct config *cfg, struct strlist *errors)
 {
     int nerr = 0;

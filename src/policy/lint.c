@@ -49,7 +49,7 @@ static void add(struct linter *l, const char *id, const char *severity, const ch
     f->severity = severity;
     f->parameter = param ? xstrdup(param) : NULL;
     const struct config_entry *en = param ? config_entry_find(l->p->cfg, param) : NULL;
-    if (en) {
+    if (en && en->file) {
         f->file = xstrdup(en->file);
         f->line = en->line;
     } else {
@@ -742,6 +742,64 @@ static void collect_zones(struct linter *l, struct restriction_list *list)
     }
 }
 
+/*
+ * config_error - an error of config_check or the compiler, placed where it
+ * comes from: "FILE, line N: text" gives its file and line; otherwise a
+ * text about a parameter (or a restriction class) is placed at that
+ * parameter.  The compiler repeats some config_check errors without their
+ * location; those are reported once.
+ */
+static void config_error(struct linter *l, const char *msg, struct strlist *seen)
+{
+    const char *text = msg, *file = NULL;
+    int line = 0;
+    const char *mark = strstr(msg, ", line ");
+    if (mark && isdigit((unsigned char) mark[7])) {
+        char *end;
+        long n = strtol(mark + 7, &end, 10);
+        if (end[0] == ':' && end[1] == ' ' && n > 0 && n < 1000000) {
+            file = msg;
+            line = (int) n;
+            text = end + 2;
+        }
+    }
+    for (size_t i = 0; i < seen->count; i++)
+        if (strcmp(seen->items[i], text) == 0)
+            return;
+    strlist_add(seen, text);
+    /* the parameter: set on that line, "name: ...", or a restriction class */
+    char *param = NULL;
+    size_t n = strcspn(text, ": "), count;
+    const struct config_entry *en = config_entries(l->p->cfg, &count);
+    for (size_t i = 0; file && i < count && param == NULL; i++)
+        if (en[i].line == line && en[i].file && strlen(en[i].file) == (size_t) (mark - file) &&
+            strncmp(en[i].file, file, (size_t) (mark - file)) == 0)
+            param = xstrdup(en[i].name);
+    if (param) {
+        /* found on its line */
+    } else if (text[n] == ':' && n > 0) {
+        param = xstrndup(text, n);
+    } else if (strncmp(text, "restriction class `", 19) == 0) {
+        param = xstrdup("smtpd_restriction_classes");
+    } else if (strstr(text, "smtpd_relay_restrictions or smtpd_recipient_restrictions")) {
+        param = xstrdup(config_is_set(l->p->cfg, "smtpd_relay_restrictions")
+                            ? "smtpd_relay_restrictions"
+                            : "smtpd_recipient_restrictions");
+    }
+    if (param && !config_is_set(l->p->cfg, param)) {
+        free(param);
+        param = NULL;
+    }
+    add(l, "config-error", "error", param, NULL, "%s", text);
+    struct lint_finding *f = &l->out->items[l->out->count - 1];
+    if (file) {
+        free(f->file);
+        f->file = xstrndup(file, (size_t) (mark - file));
+        f->line = line;
+    }
+    free(param);
+}
+
 void policy_lint(struct policy *p, const struct strlist *compile_errors, struct lint_report *out)
 {
     struct linter l = {.p = p, .out = out};
@@ -755,8 +813,11 @@ void policy_lint(struct policy *p, const struct strlist *compile_errors, struct 
         while (htable_next(p->classes, &zit, NULL, &v))
             collect_zones(&l, v);
     }
+    struct strlist seen_errors;
+    strlist_init(&seen_errors);
     for (size_t i = 0; compile_errors && i < compile_errors->count; i++)
-        add(&l, "config-error", "error", NULL, NULL, "%s", compile_errors->items[i]);
+        config_error(&l, compile_errors->items[i], &seen_errors);
+    strlist_free(&seen_errors);
     for (int s = 0; s < POLICY_LIST_COUNT; s++)
         if (p->lists[s])
             check_list(&l, p->lists[s], s, p->list_param[s]);
