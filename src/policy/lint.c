@@ -213,6 +213,15 @@ static void check_list(struct linter *l, struct restriction_list *list, int stag
                 "answers 451 4.3.5 when it reaches it",
                 param, r->name);
             free(fix);
+        } else if (r->implicit && (stage == POLICY_LIST_DATA || stage == POLICY_LIST_EOD)) {
+            /* A bare table uses the stage's check_*_access; these stages
+             * have none, and Postfix answers 451 4.3.5. */
+            add(l, "unknown-restriction", "error", param,
+                "write the check it is for before it: check_client_access, "
+                "check_sender_access, check_recipient_access ...",
+                "%s: the table \"%s\" stands alone, and %s has no default check_*_access "
+                "for it; the server answers 451 4.3.5 when it reaches it",
+                param, r->text, param);
         } else if (r->kind == R_BROKEN || r->kind == R_WARN_ONLY) {
             add(l, "bad-argument", r->kind == R_BROKEN ? "error" : "warning", param,
                 "give the restriction its argument", "%s: %s", param, r->problem);
