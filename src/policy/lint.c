@@ -598,7 +598,8 @@ static void check_spoofing(struct linter *l)
      * too, but the ones people get mail at are the others; the host name
      * is probed only when it is the only one. */
     const char *host = l->p->myhostname;
-    bool host_listed = false;
+    const char *host_listed = NULL; /* where */
+    const char *from[20];           /* where each domain is listed */
     for (size_t i = 0; i < ARRAY_LEN(params); i++) {
         struct strlist v;
         strlist_init(&v);
@@ -609,19 +610,21 @@ static void check_spoofing(struct linter *l)
                 str_prefix_nocase(d, "localhost"))
                 continue;
             if (strcasecmp(d, host) == 0) {
-                host_listed = true;
+                host_listed = params[i];
                 continue;
             }
+            from[domains.count] = params[i];
             strlist_add(&domains, d);
         }
         strlist_free(&v);
     }
-    if (domains.count == 0 && host_listed)
+    if (domains.count == 0 && host_listed) {
+        from[0] = host_listed;
         strlist_add(&domains, host);
-    const char *where = config_is_set(l->p->cfg, "smtpd_sender_restrictions")
-                            ? "smtpd_sender_restrictions"
-                            : "mydestination";
+    }
+    bool sender_set = config_is_set(l->p->cfg, "smtpd_sender_restrictions");
     for (size_t i = 0; i < domains.count; i++) {
+        const char *where = sender_set ? "smtpd_sender_restrictions" : from[i];
         char *sender = xasprintf("postmaster@%s", domains.items[i]);
         char why[600];
         bool accepted = probe(l, sender, sender, why, sizeof(why));
