@@ -27,12 +27,14 @@ static int nested_open(struct table *t, struct buf *err)
     char *body = xstrndup(t->name + 1, n - 2);
     struct strlist specs;
     strlist_init(&specs);
-    char *split_err = NULL;
-    int rc = str_split_list(body, LIST_SEPS, &specs, &split_err);
+    int rc = str_split_list(body, LIST_SEPS, &specs, NULL);
     free(body);
+    /* Every member must at least look like type:name (Postfix's check). */
+    for (size_t i = 0; rc == 0 && i < specs.count; i++)
+        if (strchr(specs.items[i], ':') == NULL)
+            rc = -1;
     if (rc == -1 || specs.count == 0) {
-        buf_printf(err, "%s: %s", t->spec, split_err ? split_err : "empty table list");
-        free(split_err);
+        buf_printf(err, "bad syntax: \"%s\"; need \"%s:{type:name...}\"", t->spec, t->type->name);
         strlist_free(&specs);
         return -1;
     }
@@ -43,8 +45,18 @@ static int nested_open(struct table *t, struct buf *err)
     buf_init(&nt->key);
     unsigned flags = 0;
     for (size_t i = 0; i < specs.count; i++) {
-        nt->members[i] = table_open(specs.items[i], t->open_flags);
+        nt->members[i] = table_open(specs.items[i], t->open_flags | TABLE_OPEN_MEMBER);
         flags |= table_flags(nt->members[i]) & (TABLE_T_FIXED | TABLE_T_PATTERN);
+        if (table_open_error(nt->members[i]) != NULL) {
+            /* One broken member breaks the whole table, as in Postfix; its
+             * reason becomes ours (reported once, by table_open). */
+            buf_puts(err, table_open_error(nt->members[i]));
+            t->data = nt;
+            nt->count = i + 1;
+            t->type->close(t);
+            strlist_free(&specs);
+            return -1;
+        }
     }
     strlist_free(&specs);
     /* Partial (parent-domain, IP-prefix) keys only make sense when every

@@ -10,10 +10,25 @@
 
 static int static_open(struct table *t, struct buf *err)
 {
+    if (t->name[0] == '{') {
+        /* The braces must enclose the whole name (Postfix's check). */
+        int depth = 0;
+        const char *close = NULL;
+        for (const char *p = t->name; *p && close == NULL; p++) {
+            if (*p == '{')
+                depth++;
+            else if (*p == '}' && --depth == 0)
+                close = p;
+        }
+        if (close == NULL || close[1] != 0) {
+            buf_printf(err, "bad static:name syntax: %s in \"%s\"",
+                       close == NULL ? "missing '}'" : "syntax error after '}'", t->name);
+            return -1;
+        }
+    }
     char *copy = xstrdup(t->name);
     t->data = xstrdup(str_strip_braces(copy));
     free(copy);
-    (void) err;
     return 0;
 }
 

@@ -61,7 +61,7 @@ static struct table *open_fresh(const char *spec, unsigned open_flags)
         }
         buf_free(&err);
     }
-    if (t->error && !(open_flags & TABLE_OPEN_QUIET))
+    if (t->error && !(open_flags & (TABLE_OPEN_QUIET | TABLE_OPEN_MEMBER)))
         log_warnx("%s", t->error);
     return t;
 }

@@ -41,6 +41,7 @@ enum table_status {
 #define TABLE_OPEN_WRITE    (1u << 5) /* for -i / -d */
 #define TABLE_OPEN_QUIET    (1u << 6) /* no warnings at open (tests) */
 #define TABLE_OPEN_SORTED   (1u << 7) /* builder: updates arrive in key order */
+#define TABLE_OPEN_MEMBER   (1u << 8) /* in unionmap/pipemap: the container reports open errors */
 
 struct table;
 

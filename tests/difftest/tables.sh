@@ -245,8 +245,13 @@ query unionmap-empty plain 'unionmap:{inline:{a=}, inline:{a=x}}' a
 query unionmap-empty2 plain 'unionmap:{inline:{a=x}, inline:{a=}, inline:{a=y}}' a
 query unionmap-only-empty plain 'unionmap:{inline:{a=}}' a
 query unionmap-case plain 'unionmap:{inline:{A=b}}' a A
-run_both unionmap/bad plain /dev/null -q a 'unionmap:inline:{a=b}'
-run_both unionmap/empty-list plain /dev/null -q a 'unionmap:{}'
+for spec in 'unionmap:inline:{a=b}' 'unionmap:{}' 'unionmap:{ }' 'unionmap:{inline:{a=b}' \
+    'pipemap:{inline:{a=b}}}' 'unionmap:{inline:{a=b} junk}' 'unionmap:{static}' \
+    'pipemap:{}' 'unionmap:{:x}' 'unionmap:{static:}' 'static:{a' 'static:{a}b' 'static:{a}}'; do
+    run_both "nested-static/bad:$spec" warn /dev/null -q a "$spec"
+done
+query nested-static/ok plain 'unionmap:{inline:{a=b},,static:{{a}}, static:{a {b} c}}' a
+run_both unionmap/unknown-member plain /dev/null -q a 'unionmap:{nosuch:x}'
 run_both unionmap/dump plain /dev/null -s 'unionmap:{inline:{a=b}}'
 query pipemap plain 'pipemap:{inline:{a=b, x=y}, inline:{b=c}}' a x q
 query pipemap-one plain 'pipemap:{inline:{a=b}}' a
