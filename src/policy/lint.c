@@ -291,6 +291,34 @@ static void check_list(struct linter *l, struct restriction_list *list, int stag
 
 /* ---- tables ---- */
 
+/*
+ * check_source_rules - the warnings a table read from a source file gives
+ * while it is parsed (a regular expression that does not compile, a bad
+ * CIDR block, a line without a value): those rules are skipped, so the
+ * table works without them.  The engine's handle was opened quietly and
+ * is shared, so this parses the file once more in a handle of its own.
+ */
+static void check_source_rules(struct linter *l, const char *spec, const char *param)
+{
+    struct buf warnings;
+    buf_init(&warnings);
+    log_capture(&warnings);
+    struct table *t = table_open(spec, TABLE_OPEN_NOFOLD);
+    log_capture(NULL);
+    table_close(t);
+    char *save, *line;
+    int shown = 0;
+    for (line = strtok_r(warnings.data ? warnings.data : (char *) "", "\n", &save);
+         line && shown < 20; line = strtok_r(NULL, "\n", &save)) {
+        if (strncmp(line, "warning: ", 9) == 0)
+            line += 9;
+        add(l, "table-broken", "warning", param, "fix or remove the rule", "%s: %s: %s%s", param,
+            spec, line, strstr(line, "skipping") ? "" : "; the rule is ignored");
+        shown++;
+    }
+    buf_free(&warnings);
+}
+
 static void check_table_spec(struct linter *l, const char *spec, const char *param,
                              struct htable *seen)
 {
@@ -360,6 +388,8 @@ static void check_table_spec(struct linter *l, const char *spec, const char *par
         const char *err = table_open_error(t);
         if (err)
             add(l, "table-broken", "error", param, "fix the table", "%s: %s: %s", param, spec, err);
+        else if (tt->flags & TABLE_T_SOURCE)
+            check_source_rules(l, spec, param);
         table_close(t);
     }
     free(type);
