@@ -40,7 +40,11 @@ static int by_location(const void *a, const void *b)
         return c;
     if (x->line != y->line)
         return x->line - y->line;
-    return strcmp(x->id, y->id);
+    if ((c = strcmp(x->id, y->id)) != 0)
+        return c;
+    /* qsort is not stable: the message decides, so the order is the same
+     * on every run */
+    return strcmp(x->message, y->message);
 }
 
 int cli_lint(struct cli_context *ctx, int argc, char **argv)
