@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "policy/policy.h"
+#include "policy/policy_int.h"
 
 char *policy_address_internal(const char *addr)
 {
@@ -33,4 +33,18 @@ char *policy_address_internal(const char *addr)
         buf_putc(&b, *p);
     }
     return buf_steal(&b);
+}
+
+bool policy_address_ok(struct policy *p, const char *addr)
+{
+    struct resolved r;
+    int rc = resolve_address(p, addr, &r);
+    bool ok = rc == 0 && !(r.flags & RESOLVE_FLAG_ERROR);
+    resolved_free(&r);
+    return ok || rc == -1; /* a table error is not the client's fault */
+}
+
+bool policy_valid_address(const char *addr)
+{
+    return valid_hostaddr(addr);
 }

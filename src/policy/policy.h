@@ -101,6 +101,11 @@ const char *policy_sasl_username(const struct policy_session *s);
 /* policy_address_internal - the address between < and > as the server keeps
  * it: source route stripped, quotes removed (allocated) */
 char *policy_address_internal(const char *addr);
+/* policy_address_ok - the address resolves to a valid destination form
+ * (what Postfix's smtpd checks before "Bad ... address syntax") */
+bool policy_address_ok(struct policy *p, const char *addr);
+/* policy_valid_address - an IPv4 or IPv6 address in text form */
+bool policy_valid_address(const char *addr);
 
 /* ---- checks ---- */
 
