@@ -77,7 +77,12 @@ static int pcre_match(struct table *t, void *re, const char *key, bool groups)
 {
     struct pcre_table *pt = t->data;
     (void) groups;
-    int rc = pcre2_match(re, (PCRE2_SPTR) key, strlen(key), 0, 0, pt->md, NULL);
+    size_t len = strlen(key);
+    int rc = pcre2_match(re, (PCRE2_SPTR) key, len, 0, 0, pt->md, NULL);
+    /* The JIT's small machine stack can run out where the interpreter
+     * (Postfix's way) does not: then interpret. */
+    if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
+        rc = pcre2_match(re, (PCRE2_SPTR) key, len, 0, PCRE2_NO_JIT, pt->md, NULL);
     if (rc >= 0) {
         pt->last_rc = rc == 0 ? (int) pcre2_get_ovector_count(pt->md) : rc;
         return 1;
