@@ -76,17 +76,26 @@ int cidr_parse(const char *text, struct cidr *out, char **err)
         }
         out->bits = (int) bits;
         int total = out->family == AF_INET ? 4 : 16;
+        unsigned char net[16];
+        bool host_bits = false;
         for (int i = 0; i < total; i++) {
             int keep = out->bits - i * 8;
             unsigned char m = keep >= 8   ? 0xff
                               : keep <= 0 ? 0
                                           : (unsigned char) (0xff << (8 - keep));
-            if (out->addr[i] & ~m) {
-                *err = xasprintf("non-null host address bits in \"%s\", perhaps you should use "
-                                 "\"%s\" instead",
-                                 text, "the network address");
-                return -1;
-            }
+            net[i] = out->addr[i] & m;
+            if (out->addr[i] & ~m)
+                host_bits = true;
+        }
+        if (host_bits) {
+            /* As Postfix says it: with the network address to use. */
+            char shown[INET6_ADDRSTRLEN];
+            inet_ntop(out->family, net, shown, sizeof(shown));
+            *err = xasprintf("non-null host address bits in \"%s\", perhaps you should use "
+                             "\"%s%s%s/%d\" instead",
+                             text, out->family == AF_INET6 ? "[" : "", shown,
+                             out->family == AF_INET6 ? "]" : "", out->bits);
+            return -1;
         }
     }
     return 0;
