@@ -205,9 +205,16 @@ static void check_list(struct linter *l, struct restriction_list *list, int stag
         struct restriction *r = &list->items[i];
         if (r->kind == R_UNKNOWN && !r->implicit) {
             const char *s = suggest(l, r->name);
-            char *fix = s ? xasprintf("did you mean \"%s\"?", s)
-                          : xstrdup("use a restriction from postconf(5) or list the class in "
-                                    "smtpd_restriction_classes");
+            char *fix;
+            if (config_is_set(l->p->cfg, r->name) && !param_find(r->name))
+                fix = xasprintf("\"%s\" is set in main.cf: list it in smtpd_restriction_classes "
+                                "to use it as a restriction class",
+                                r->name);
+            else if (s)
+                fix = xasprintf("did you mean \"%s\"?", s);
+            else
+                fix = xstrdup("use a restriction from postconf(5) or list the class in "
+                              "smtpd_restriction_classes");
             add(l, "unknown-restriction", "error", param, fix,
                 "%s: \"%s\" is neither a restriction nor a restriction class; the server "
                 "answers 451 4.3.5 when it reaches it",
@@ -277,11 +284,13 @@ static void check_list(struct linter *l, struct restriction_list *list, int stag
                                   rep->text, r->text);
             char *via = trust == r ? xstrdup("")
                                    : xasprintf(" (a restriction class with \"%s\")", trust->text);
+            bool cert = trust->kind == R_PERMIT_TLS_CLIENTCERTS ||
+                        trust->kind == R_PERMIT_TLS_ALL_CLIENTCERTS;
             add(l, "sasl-before-dnsbl", "error", param, fix,
-                "%s: \"%s\"%s comes before \"%s\": a client that logs in with a stolen "
-                "password is never checked against the DNSBL, and may relay spam from a listed "
-                "host",
-                param, r->text, via, rep->text);
+                "%s: \"%s\"%s comes before \"%s\": a client that %s is never checked against "
+                "the DNSBL, and may relay spam from a listed host",
+                param, r->text, via, rep->text,
+                cert ? "presents a stolen client certificate" : "logs in with a stolen password");
             free(via);
             free(fix);
             return;
@@ -720,14 +729,27 @@ static bool guards_relay(struct linter *l, const struct restriction_list *list, 
 static void check_relay(struct linter *l)
 {
     char why[600];
-    if (probe(l, "someone@example.com", "victim@relay-test.invalid", why, sizeof(why)))
-        add(l, "open-relay", "error",
-            config_is_set(l->p->cfg, "smtpd_relay_restrictions") ? "smtpd_relay_restrictions"
-                                                                 : "smtpd_recipient_restrictions",
-            "put reject_unauth_destination (or defer_unauth_destination) before any permit "
-            "that outside clients can reach",
-            "any outside client may relay: mail from <someone@example.com> to "
-            "<victim@relay-test.invalid> is accepted");
+    /* probe() takes an outside address that is not in mynetworks, unless
+     * mynetworks has them all */
+    bool everyone = match_list_match(l->p->mynetworks, "mail.example.net", "192.0.2.1") > 0 &&
+                    match_list_match(l->p->mynetworks, "mail.example.net", "198.51.100.1") > 0;
+    if (probe(l, "someone@example.com", "victim@relay-test.invalid", why, sizeof(why))) {
+        if (everyone && config_is_set(l->p->cfg, "mynetworks"))
+            add(l, "open-relay", "error", "mynetworks",
+                "list only the networks of your own clients in mynetworks",
+                "any outside client may relay: mynetworks includes outside addresses such as "
+                "192.0.2.1 and 198.51.100.1, and mail from <someone@example.com> to "
+                "<victim@relay-test.invalid> is accepted");
+        else
+            add(l, "open-relay", "error",
+                config_is_set(l->p->cfg, "smtpd_relay_restrictions")
+                    ? "smtpd_relay_restrictions"
+                    : "smtpd_recipient_restrictions",
+                "put reject_unauth_destination (or defer_unauth_destination) before any permit "
+                "that outside clients can reach",
+                "any outside client may relay: mail from <someone@example.com> to "
+                "<victim@relay-test.invalid> is accepted");
+    }
     /* Permits that client-controlled facts can trigger before the relay
      * check.  The recipient list is reached only when the relay list did
      * not reject, so when the relay list has its own working relay check,
