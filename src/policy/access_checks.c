@@ -228,33 +228,38 @@ int check_server_access(struct eval *e, struct restriction *r, const char *name,
     const struct dns_answer *servers = need_dns(e, domain, type);
     if (servers == NULL)
         return CHECK_PENDING;
+    /* A null MX names no mail server: nothing to check, nothing to log. */
+    if (servers->status == DNS_NULLMX)
+        return CHECK_DUNNO;
     struct dns_rr fake = {.type = type, .data = (char *) domain};
     struct dns_rr *list = servers->rrs;
-    const char *lookup_domain = domain;
     if (servers->status == DNS_NOTFOUND && type == DNS_T_MX) {
         /* No MX: the domain is its own mail server. */
         list = &fake;
-    } else if (servers->status == DNS_NOTFOUND && type == DNS_T_NS && !servers->nxdomain) {
-        /* No NS here: try the parent domains. */
+    } else if (servers->status == DNS_NOTFOUND && type == DNS_T_NS) {
+        /*
+         * No NS here, for want of data or of the name itself: try the
+         * parent domains, as Postfix 3 does (its NO_DATA test is
+         * commented out).  The warning names the domain where the walk
+         * stopped, or the whole argument when it ran out of parents.
+         */
         const char *d = domain;
-        list = NULL;
         while ((d = strchr(d, '.')) != NULL && d[1]) {
             d++;
             const struct dns_answer *parent = need_dns(e, d, DNS_T_NS);
             if (parent == NULL)
                 return CHECK_PENDING;
-            lookup_domain = d;
-            if (parent->status != DNS_NOTFOUND || parent->nxdomain) {
-                servers = parent;
-                list = parent->status == DNS_OK ? parent->rrs : NULL;
+            servers = parent;
+            if (parent->status != DNS_NOTFOUND)
                 break;
-            }
         }
-        if (list == NULL && servers->status != DNS_OK) {
-            eval_warn(e, "Unable to look up %s host for %s: %s", dns_type_name(type), lookup_domain,
-                      servers->why ? servers->why : "no data");
+        if (servers->status != DNS_OK) {
+            eval_warn(e, "Unable to look up %s host for %s: %s", dns_type_name(type),
+                      d && d[1] ? d : name,
+                      servers->why ? servers->why : dns_status_name(servers->status));
             return CHECK_DUNNO;
         }
+        list = servers->rrs;
     } else if (servers->status != DNS_OK) {
         eval_warn(e, "Unable to look up %s host for %s: %s", dns_type_name(type), domain,
                   servers->why ? servers->why : dns_status_name(servers->status));

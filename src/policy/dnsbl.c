@@ -95,8 +95,11 @@ static enum dnsxl_result find_dnsxl(struct eval *e, const char *query, const cha
     if (a == NULL)
         return DNSXL_PENDING;
     if (a->status != DNS_OK && a->status != DNS_NOTFOUND) {
-        eval_warn(e, "%s: RBL lookup error: %s", query,
-                  a->why ? a->why : "Host or domain name not found");
+        /* Postfix's text: its dns_lookup() "why" around the resolver's */
+        eval_warn(e,
+                  "%s: RBL lookup error: Host or domain name not found. Name service error for "
+                  "name=%s type=A: %s",
+                  query, query, a->why ? a->why : "Host not found, try again");
         return DNSXL_SOFT;
     }
     if (a->status != DNS_OK)
