@@ -1,6 +1,7 @@
 #!/bin/bash
 # scripts/test.sh - build postern and run every test suite: unit tests
-# (cmocka), engine tests (postern check golden files), differential tests
+# (cmocka), engine tests (postern check golden files), lint tests (postern
+# lint golden files), differential tests
 # against Debian's Postfix tools, integration tests (pytest against the real
 # daemon), and the unit, engine and differential suites again under
 # AddressSanitizer + UndefinedBehaviorSanitizer.  The last line is
@@ -88,6 +89,9 @@ run_units build unit
 echo "== engine tests (postern check)"
 if [ -x tests/check/run.sh ]; then run_scripts build check tests/check/run.sh; fi
 
+echo "== lint tests (postern lint)"
+if [ -x tests/lint/run.sh ]; then run_scripts build lint tests/lint/run.sh; fi
+
 echo "== differential tests (Postfix tools)"
 run_scripts build difftest tests/difftest/*.sh
 
@@ -112,6 +116,7 @@ if build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     run_units build-asan unit-asan
     if [ -x tests/check/run.sh ]; then run_scripts build-asan check-asan tests/check/run.sh; fi
+    if [ -x tests/lint/run.sh ]; then run_scripts build-asan lint-asan tests/lint/run.sh; fi
     run_scripts build-asan difftest-asan tests/difftest/*.sh
     unset ASAN_OPTIONS UBSAN_OPTIONS
 else
