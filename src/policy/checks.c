@@ -569,7 +569,7 @@ int eval_restriction(struct eval *e, struct restriction *r, const char *reply_na
         return check_namadr_access(e, r, s->name, s->addr, &found, s->namaddr, CLASS_CLIENT,
                                    def_acl);
     case R_CHECK_REVERSE_CLIENT_ACCESS:
-        status = check_namadr_access(e, r, s->reverse_name, s->addr, &found, s->namaddr,
+        status = check_namadr_access(e, r, s->reverse_name, s->addr, &found, s->reverse_name,
                                      CLASS_REV_CLIENT, def_acl);
         return forbid_whitelist(e, r->name, status, s->reverse_name);
     case R_REJECT_MAPS_RBL: {
@@ -628,7 +628,7 @@ int eval_restriction(struct eval *e, struct restriction *r, const char *reply_na
                                      kind == R_CHECK_REVERSE_CLIENT_NS_ACCESS   ? DNS_T_NS
                                      : kind == R_CHECK_REVERSE_CLIENT_MX_ACCESS ? DNS_T_MX
                                                                                 : DNS_T_A,
-                                     s->namaddr, CLASS_REV_CLIENT, def_acl);
+                                     s->reverse_name, CLASS_REV_CLIENT, def_acl);
         return status == CHECK_PENDING ? status
                                        : forbid_whitelist(e, r->name, status, s->reverse_name);
     case R_PERMIT_SASL_AUTHENTICATED:
