@@ -1,17 +1,30 @@
 #!/usr/bin/python3
-"""import-compat.py - turn compatibility scenarios (../shared/compat) into
-`postern check` engine tests (tests/check/compat-NAME.in and .out).
+"""import-compat.py - turn compatibility scenarios into `postern check`
+engine tests (tests/check/PREFIXNAME.in and .out).
 
-The .out files hold the replies Postfix 3.7 gave in the recorded sessions,
-in the form `postern check` prints them, so the engine tests compare
-postern's decisions with Postfix's.  Scenarios that depend on what the
-what-if tool does not model (raw bytes, PROXY, pipelining rules, TLS,
-protocol errors) are skipped with the reason.
+The .out files hold the replies Postfix 3.7 gave in the recorded sessions
+(the NAME.golden.json next to each NAME.scn), in the form `postern check`
+prints them, so the engine tests compare postern's decisions with Postfix's.
+Scenarios that depend on what the what-if tool does not model (raw bytes,
+PROXY, pipelining rules, TLS, protocol errors, a server that hangs up
+without a 421/521 reply) are skipped with the reason.
 
-    scripts/import-compat.py [--compat DIR] [--out DIR] [NAME-or-GLOB ...]
+    scripts/import-compat.py [--compat DIR] [--scenarios DIR] [--prefix P]
+                             [--out DIR] [NAME-or-GLOB ...]
+
+--compat is the harness (base/ main.cf, dns.zone, sasl_users; lib/);
+--scenarios the folder of .scn/.golden.json files, by default the shared
+corpus in COMPAT/scenarios, whose tests are named compat-NAME; scenarios
+from any other folder (e.g. tests/scenarios) keep their own NAME unless
+--prefix says otherwise.
+
+Only replies are compared: the "action:" lines `postern check` prints after
+an accepted message (HOLD, DISCARD, FILTER, ...) have no counterpart in
+Postfix's replies and are not written to the .out files.
 """
 import argparse
 import fnmatch
+import hashlib
 import os
 import re
 import sys
@@ -21,7 +34,8 @@ UNSUPPORTED_CONF = ("smtpd_forbid_unauth_pipelining",
                     "strict_rfc821_envelopes", "line_length_limit", "smtpd_forbid_bare_newline",
                     "disable_vrfy_command", "smtputf8", "smtpd_reject_footer",
                     "smtpd_recipient_limit", "smtpd_tls", "smtpd_upstream_proxy")
-SUPPORTED_VERBS = ("EHLO", "HELO", "MAIL", "RCPT", "DATA", "RSET", "QUIT", "XCLIENT", "AUTH")
+SUPPORTED_VERBS = ("EHLO", "HELO", "MAIL", "RCPT", "DATA", "RSET", "QUIT", "XCLIENT", "AUTH",
+                   "ETRN")
 TYPES = ("A", "AAAA", "MX", "TXT", "PTR", "NS", "CNAME")
 PSEUDO = ("SERVFAIL", "REFUSED", "NXDOMAIN", "TIMEOUT")
 
@@ -66,11 +80,21 @@ def dns_script(base_zone, scenario_zone):
 
 
 def xclient_line(attrs, real):
-    """A `client` line for an XCLIENT command; real: attributes so far."""
+    """A `client` line for an XCLIENT command; real: attributes so far.
+
+    As in Postfix 3.7, NAME with a real name also sets the reverse name
+    unless the same command gives REVERSE_NAME; NAME=[UNAVAILABLE] or
+    [TEMPUNAVAIL] leaves the reverse name as it was.
+    """
     cur = dict(real)
+    given = set()
     for a in attrs:
         k, _, v = a.partition("=")
         cur[k.upper()] = v
+        given.add(k.upper())
+    if "NAME" in given and "REVERSE_NAME" not in given and \
+            cur["NAME"] not in ("[UNAVAILABLE]", "[TEMPUNAVAIL]"):
+        cur["REVERSE_NAME"] = cur["NAME"]
     addr = cur.get("ADDR", "127.0.0.1")
     if addr.upper().startswith("IPV6:"):
         addr = addr[5:]
@@ -126,6 +150,8 @@ def header_for(line):
         return "RSET"
     if verb == "quit":
         return "QUIT"
+    if verb == "etrn":
+        return "ETRN %s" % w[1]
     if verb in ("auth", "auth-fail"):
         mech = w[2] if len(w) > 2 else "PLAIN"
         return "AUTH %s (as %s%s)" % (mech, w[1], ", wrong password" if verb == "auth-fail" else "")
@@ -226,6 +252,11 @@ def convert(sc, golden, sasl_users):
                 emit("data", reply)
             elif verb in ("RSET", "QUIT"):
                 emit(verb.lower(), reply)
+            elif verb == "ETRN":
+                parts = line.split()
+                if len(parts) != 2:
+                    raise Skip("ETRN syntax")
+                emit("etrn %s" % parts[1], reply)
             elif verb == "AUTH":
                 import base64
                 parts = line.split()
@@ -253,9 +284,18 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
     ap.add_argument("--compat", default=os.path.join(here, "..", "..", "shared", "compat"))
+    ap.add_argument("--scenarios", help="folder of NAME.scn and NAME.golden.json "
+                    "(default: COMPAT/scenarios)")
+    ap.add_argument("--prefix", help="test name prefix (default: compat- for "
+                    "COMPAT/scenarios, none for other folders)")
     ap.add_argument("--out", default=os.path.join(here, "..", "tests", "check"))
     ap.add_argument("names", nargs="*")
     args = ap.parse_args()
+    shared = os.path.join(args.compat, "scenarios")
+    scen_dir = args.scenarios or shared
+    prefix = args.prefix
+    if prefix is None:
+        prefix = "compat-" if os.path.realpath(scen_dir) == os.path.realpath(shared) else ""
     sys.path.insert(0, os.path.join(args.compat, "lib"))
     import json
     import scenario
@@ -266,15 +306,21 @@ def main():
         if line and not line.startswith("#"):
             u, _, p = line.partition(" ")
             base_users[u] = p.strip()
-    names = sorted(f[:-4] for f in os.listdir(os.path.join(args.compat, "scenarios"))
-                   if f.endswith(".scn"))
+    names = sorted(f[:-4] for f in os.listdir(scen_dir) if f.endswith(".scn"))
     if args.names:
         names = [n for n in names if any(fnmatch.fnmatch(n, pat) for pat in args.names)]
     made = 0
     for name in names:
-        path = os.path.join(args.compat, "scenarios", name + ".scn")
+        path = os.path.join(scen_dir, name + ".scn")
         sc = scenario.load(path)
-        golden = json.load(open(os.path.join(args.compat, "scenarios", name + ".golden.json")))
+        gpath = os.path.join(scen_dir, name + ".golden.json")
+        if not os.path.exists(gpath):
+            print("skip %s: no golden (record it first)" % name)
+            continue
+        golden = json.load(open(gpath))
+        if golden.get("scenario_sha256") != hashlib.sha256(open(path, "rb").read()).hexdigest():
+            print("skip %s: stale golden (record it again)" % name)
+            continue
         users = dict(base_users)
         users.update(dict(sc.sasl))
         try:
@@ -283,7 +329,7 @@ def main():
         except Skip as e:
             print("skip %s: %s" % (name, e))
             continue
-        with open(os.path.join(args.out, "compat-%s.in" % name), "w") as f:
+        with open(os.path.join(args.out, "%s%s.in" % (prefix, name)), "w") as f:
             f.write("# %s\n# From the compatibility scenario %s; the expected replies are "
                     "Postfix 3.7's.\n" % (sc.description, name))
             f.write("=== main.cf\n" + sc.main_cf.rstrip("\n") + "\n")
@@ -295,7 +341,7 @@ def main():
                 f.write(line + "\n")
             for line in script:
                 f.write(line + "\n")
-        with open(os.path.join(args.out, "compat-%s.out" % name), "w") as f:
+        with open(os.path.join(args.out, "%s%s.out" % (prefix, name)), "w") as f:
             f.write("\n".join(expected) + "\n")
         made += 1
     print("%d engine tests written" % made)
