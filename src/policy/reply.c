@@ -153,7 +153,7 @@ static int vreject(struct eval *e, enum error_class cls, int code, const char *d
         trace(e, POLICY_TRACE_NOTE, NULL, NULL, NULL, NULL, "reject_warning", text);
         return CHECK_DUNNO;
     }
-    snprintf(e->reply, sizeof(e->reply), "%s", text);
+    snprintf(e->reply, sizeof(e->reply), "%.*s", REPLY_MAX, text); /* cut above */
     e->reply_code = atoi(text);
     return CHECK_REJECT;
 }
