@@ -88,6 +88,8 @@ run_units build unit
 
 echo "== engine tests (postern check)"
 if [ -x tests/check/run.sh ]; then run_scripts build check tests/check/run.sh; fi
+# against real servers on loopback: unbound with a test zone, postfwd
+run_scripts build check-live tests/check-live/run.sh tests/check-live/policy.sh
 
 echo "== lint tests (postern lint)"
 if [ -x tests/lint/run.sh ]; then run_scripts build lint tests/lint/run.sh; fi
@@ -116,6 +118,7 @@ if build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     run_units build-asan unit-asan
     if [ -x tests/check/run.sh ]; then run_scripts build-asan check-asan tests/check/run.sh; fi
+    run_scripts build-asan check-live-asan tests/check-live/run.sh tests/check-live/policy.sh
     if [ -x tests/lint/run.sh ]; then run_scripts build-asan lint-asan tests/lint/run.sh; fi
     run_scripts build-asan difftest-asan tests/difftest/*.sh
     unset ASAN_OPTIONS UBSAN_OPTIONS
