@@ -288,19 +288,24 @@ bool match_list_empty(const struct match_list *m)
     return m == NULL || m->count == 0;
 }
 
-/* match_domain_pattern - name against one domain pattern */
+/*
+ * match_domain_pattern - a name against one domain or host name pattern, as
+ * Postfix's match_hostname (domain lists and host lists alike): the name
+ * itself; with the parent-domain style, any subdomain of the pattern;
+ * without it, ".example.com" for the subdomains.  The two styles exclude
+ * each other: with the parent style ".example.com" matches no subdomain.
+ */
 static bool match_domain_pattern(const struct match_list *m, const char *pattern, const char *name)
 {
     if (strcasecmp(name, pattern) == 0)
         return true;
     size_t nl = strlen(name), pl = strlen(pattern);
-    if (m->kind != MATCH_DOMAIN)
+    if (m->kind == MATCH_STRING || nl <= pl)
         return false;
-    if (pattern[0] == '.')
-        return nl > pl && strcasecmp(name + nl - pl, pattern) == 0;
+    const char *pd = name + nl - pl;
     if (m->parent_style)
-        return nl > pl + 1 && name[nl - pl - 1] == '.' && strcasecmp(name + nl - pl, pattern) == 0;
-    return false;
+        return pd[-1] == '.' && strcasecmp(pd, pattern) == 0;
+    return pattern[0] == '.' && strcasecmp(pd, pattern) == 0;
 }
 
 /* table_match - 1 found, 0 not, -1 error */
