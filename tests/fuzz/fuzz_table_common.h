@@ -7,6 +7,9 @@
 #ifndef POSTERN_FUZZ_TABLE_COMMON_H
 #define POSTERN_FUZZ_TABLE_COMMON_H
 
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +80,22 @@ static UNUSED void fuzz_table_check(enum table_status st, const char *value)
     } else if (st != TABLE_NOTFOUND && st != TABLE_TEMPFAIL && st != TABLE_CONFIG) {
         abort();
     }
+}
+
+/* fuzz_table_explosive - "{N" with N of three digits or more, or stacked
+ * quantifiers ("a+++"): regular-expression compilers (the C library's
+ * regcomp in particular) spend exponential memory on them, which says
+ * nothing about postern's code; targets skip such inputs */
+static UNUSED bool fuzz_table_explosive(const uint8_t *data, size_t size)
+{
+    for (size_t i = 0; i + 1 < size; i++) {
+        if (data[i] && data[i + 1] && strchr("*+?{}", data[i]) && strchr("*+?{", data[i + 1]))
+            return true;
+        if (i + 3 < size && (data[i] == '{' || data[i] == ',') && isdigit(data[i + 1]) &&
+            isdigit(data[i + 2]) && isdigit(data[i + 3]))
+            return true;
+    }
+    return false;
 }
 
 #endif

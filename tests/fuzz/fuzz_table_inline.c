@@ -36,7 +36,7 @@ static bool file_free(const char *text)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size > 8192 || memchr(data, 0, size) != NULL)
+    if (size > 8192 || memchr(data, 0, size) != NULL || fuzz_table_explosive(data, size))
         return 0;
     char *text = xstrndup((const char *) data, size);
     if (!file_free(text)) {

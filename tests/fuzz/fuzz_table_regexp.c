@@ -5,7 +5,6 @@
  * to match and substitute.  Inputs with large repetition counts ("{300}")
  * or stacked quantifiers are skipped: they only measure the C library's regcomp(3).
  */
-#include <ctype.h>
 #include <stdint.h>
 
 #include "fuzz_table_common.h"
@@ -16,23 +15,9 @@ static const char *const fixed_keys[] = {
     "a", "ab", "user@example.com", "User+Ext@Example.COM", "1.2.3.4", "", "x\ny",
 };
 
-/* big_repeat - "{N" with N of three digits or more, or stacked
- * quantifiers ("a+++"), which make regular-expression compilers explode */
-static bool big_repeat(const uint8_t *data, size_t size)
-{
-    for (size_t i = 0; i + 1 < size; i++) {
-        if (strchr("*+?{}", data[i]) && data[i] && strchr("*+?{", data[i + 1]) && data[i + 1])
-            return true;
-        if (i + 3 < size && (data[i] == '{' || data[i] == ',') && isdigit(data[i + 1]) &&
-            isdigit(data[i + 2]) && isdigit(data[i + 3]))
-            return true;
-    }
-    return false;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size > FUZZ_TABLE_MAX_INPUT / 4 || big_repeat(data, size))
+    if (size > FUZZ_TABLE_MAX_INPUT / 4 || fuzz_table_explosive(data, size))
         return 0;
     const char *path = fuzz_table_write(data, size);
     char *spec = xasprintf("regexp:%s", path);
