@@ -221,22 +221,31 @@ static int rbl_reject_reply(struct eval *e, const char *rbl_arg, const char *wha
     return status;
 }
 
-/* addr_query - "reversed.address.zone" for an address list; NULL if unusable */
-static char *addr_query(const char *addr, const char *zone_arg, const char **filter)
+/*
+ * addr_query - "reversed.address.zone" for an address list; NULL if
+ * unusable.  A check usually asks several lists about the same client
+ * address: its reversed form is made once per check (the session keeps
+ * it until the check's facts are forgotten).
+ */
+static char *addr_query(struct eval *e, const char *addr, const char *zone_arg, const char **filter)
 {
-    char *rev = dns_reverse_query(addr);
-    if (rev == NULL)
-        return NULL;
-    char *zone = xstrdup(zone_arg);
-    char *eq = strchr(zone, '=');
-    *filter = NULL;
-    if (eq) {
-        *eq = 0;
-        *filter = zone_arg + (eq - zone) + 1;
+    struct policy_session *s = e->s;
+    if (s->rbl_rev == NULL || s->rbl_rev_addr != addr) {
+        free(s->rbl_rev);
+        s->rbl_rev = dns_reverse_query(addr);
+        s->rbl_rev_addr = addr;
     }
-    char *q = xasprintf("%s.%s", rev, zone);
-    free(rev);
-    free(zone);
+    if (s->rbl_rev == NULL)
+        return NULL;
+    const char *eq = strchr(zone_arg, '=');
+    size_t zone_len = eq ? (size_t) (eq - zone_arg) : strlen(zone_arg);
+    *filter = eq ? eq + 1 : NULL;
+    size_t rev_len = strlen(s->rbl_rev);
+    char *q = xmalloc(rev_len + 1 + zone_len + 1);
+    memcpy(q, s->rbl_rev, rev_len);
+    q[rev_len] = '.';
+    memcpy(q + rev_len + 1, zone_arg, zone_len);
+    q[rev_len + 1 + zone_len] = 0;
     return q;
 }
 
@@ -244,7 +253,7 @@ int reject_rbl_addr(struct eval *e, const char *rbl_domain, const char *addr,
                     const char *reply_class)
 {
     const char *filter;
-    char *q = addr_query(addr, rbl_domain, &filter);
+    char *q = addr_query(e, addr, rbl_domain, &filter);
     if (q == NULL)
         return CHECK_DUNNO;
     const char *txt = NULL;
@@ -263,7 +272,7 @@ int permit_dnswl_addr(struct eval *e, const char *zone, const char *addr, const 
         permit_auth_destination(e, e->s->recipient) != CHECK_OK)
         return CHECK_DUNNO;
     const char *filter;
-    char *q = addr_query(addr, zone, &filter);
+    char *q = addr_query(e, addr, zone, &filter);
     if (q == NULL)
         return CHECK_DUNNO;
     enum dnsxl_result r = find_dnsxl(e, q, filter, NULL);

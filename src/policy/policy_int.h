@@ -311,6 +311,8 @@ struct policy_session {
     struct dns_resolver *resolver;
     struct fact *facts;
     size_t n_facts;
+    char *rbl_rev;            /* dns_reverse_query(rbl_rev_addr), kept for one check */
+    const char *rbl_rev_addr; /* the address it was made from (not owned) */
     struct service_reply *services;
     size_t n_services;
     unsigned next_id;
