@@ -7,3 +7,5 @@ echo "== $(date -u +%Y-%m-%d) bench/tables.sh"
 bench/tables.sh
 echo "== $(date -u +%Y-%m-%d) bench/cidr.sh"
 bench/cidr.sh
+echo "== $(date -u +%Y-%m-%d) bench/policy.sh"
+bench/policy.sh
