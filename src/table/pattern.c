@@ -190,10 +190,10 @@ static bool is_name_char(int c)
  * $n, ${n}, $(n); $$ is a dollar sign.  Like Postfix, a malformed reference
  * ("$", "${1") ends the scan, a name that is not a group number is reported
  * and the scan goes on (up to the next braced reference); either way the
- * rule is dropped.  Group numbers are
- * converted the way Postfix converts them (C int), so "$4294967297" means $1
- * there and here.  *max receives the largest number used (compared as
- * unsigned, so a number that wrapped negative counts as too large).
+ * rule is dropped.  Group numbers are converted the way Postfix converts
+ * them (C int), so "$4294967297" means $1 there and here.  *max receives
+ * the largest number used (compared as unsigned, so a number that wrapped
+ * negative counts as too large).
  */
 static int parse_result(struct table *t, const struct rx_ops *ops, const char *path, int line,
                         const char *s, struct rx_rule *rule, unsigned *max)
