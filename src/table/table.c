@@ -73,7 +73,8 @@ struct table *table_open(const char *spec, unsigned open_flags)
         return open_fresh(spec, open_flags);
     if (open_tables == NULL)
         open_tables = htable_new(32);
-    char *key = xasprintf("%x|%s", open_flags & ~TABLE_OPEN_QUIET, spec);
+    /* Flags that only affect reporting do not make a different table. */
+    char *key = xasprintf("%x|%s", open_flags & ~(TABLE_OPEN_QUIET | TABLE_OPEN_MEMBER), spec);
     struct table *t = htable_get(open_tables, key);
     if (t != NULL) {
         t->refs++;
