@@ -17,17 +17,30 @@
 
 #define RBL_TXT_LIMIT 500
 
-/* octet_match - one octet of an address against "N" or "[a;b..c]" */
+/* decimal - text of n characters as a number 0..255 (digits only, as
+ * Postfix's ip_match wants them), or -1 */
+static int decimal(const char *s, size_t n)
+{
+    if (n == 0)
+        return -1;
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isdigit((unsigned char) s[i]))
+            return -1;
+        v = v * 10 + (s[i] - '0');
+        if (v > 255)
+            return -1;
+    }
+    return v;
+}
+
+/* octet_match - one octet of an address against "N" or "[a;b..c]"; a
+ * malformed octet pattern sets *bad (no sign, no space, no empty item) */
 static bool octet_match(const char *pat, size_t len, int value, bool *bad)
 {
-    if (len == 0) {
-        *bad = true;
-        return false;
-    }
-    if (pat[0] != '[') {
-        char *end;
-        long v = strtol(pat, &end, 10);
-        if (end != pat + len || v < 0 || v > 255)
+    if (len == 0 || pat[0] != '[') {
+        int v = decimal(pat, len);
+        if (v < 0)
             *bad = true;
         return v == value;
     }
@@ -35,24 +48,30 @@ static bool octet_match(const char *pat, size_t len, int value, bool *bad)
         *bad = true;
         return false;
     }
-    char *inner = xstrndup(pat + 1, len - 2);
+    const char *p = pat + 1, *end = pat + len - 1;
     bool hit = false;
-    char *save, *item;
-    for (item = strtok_r(inner, ";", &save); item; item = strtok_r(NULL, ";", &save)) {
-        char *dots = strstr(item, "..");
-        char *end;
-        long lo = strtol(item, &end, 10), hi = lo;
+    for (;;) {
+        const char *item_end = memchr(p, ';', (size_t) (end - p));
+        if (item_end == NULL)
+            item_end = end;
+        const char *dots = memmem(p, (size_t) (item_end - p), "..", 2);
+        int lo, hi;
         if (dots) {
-            if (end != dots)
-                *bad = true;
-            hi = strtol(dots + 2, &end, 10);
+            lo = decimal(p, (size_t) (dots - p));
+            hi = decimal(dots + 2, (size_t) (item_end - dots - 2));
+        } else {
+            lo = hi = decimal(p, (size_t) (item_end - p));
         }
-        if (*end != 0 || lo < 0 || hi > 255 || lo > hi)
+        if (lo < 0 || hi < 0 || lo > hi) {
             *bad = true;
+            return false;
+        }
         if (value >= lo && value <= hi)
             hit = true;
+        if (item_end == end)
+            break;
+        p = item_end + 1;
     }
-    free(inner);
     return hit;
 }
 
