@@ -1,7 +1,7 @@
 #!/bin/bash
 # scripts/test.sh - build postern and run every test suite: unit tests
 # (cmocka), engine tests (postern check golden files), lint tests (postern
-# lint golden files), differential tests
+# lint golden files), CLI suites (tests/cli/*.sh), differential tests
 # against Debian's Postfix tools, integration tests (pytest against the real
 # daemon), and the unit, engine and differential suites again under
 # AddressSanitizer + UndefinedBehaviorSanitizer.  The last line is
@@ -94,6 +94,9 @@ run_scripts build check-live tests/check-live/run.sh tests/check-live/policy.sh
 echo "== lint tests (postern lint)"
 if [ -x tests/lint/run.sh ]; then run_scripts build lint tests/lint/run.sh; fi
 
+echo "== CLI tests"
+run_scripts build cli tests/cli/*.sh
+
 echo "== differential tests (Postfix tools)"
 run_scripts build difftest tests/difftest/*.sh
 
@@ -120,6 +123,7 @@ if build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=
     if [ -x tests/check/run.sh ]; then run_scripts build-asan check-asan tests/check/run.sh; fi
     run_scripts build-asan check-live-asan tests/check-live/run.sh tests/check-live/policy.sh
     if [ -x tests/lint/run.sh ]; then run_scripts build-asan lint-asan tests/lint/run.sh; fi
+    run_scripts build-asan cli-asan tests/cli/*.sh
     run_scripts build-asan difftest-asan tests/difftest/*.sh
     unset ASAN_OPTIONS UBSAN_OPTIONS
 else

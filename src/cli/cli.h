@@ -25,6 +25,7 @@ int cli_map(struct cli_context *ctx, int argc, char **argv);
 int cli_conf(struct cli_context *ctx, int argc, char **argv);
 int cli_check(struct cli_context *ctx, int argc, char **argv);
 int cli_lint(struct cli_context *ctx, int argc, char **argv);
+int cli_queue(struct cli_context *ctx, int argc, char **argv);
 
 /* cli_wants_help - argv has --help or -h as its first option */
 bool cli_wants_help(int argc, char **argv);

@@ -65,6 +65,22 @@ static const struct cli_command commands[] = {
      "  -M [SERVICE ...]   master.cf services, normalized (SERVICE or SERVICE/TYPE)\n"
      "  -e NAME=VALUE ...  set parameters in main.cf, keeping comments and layout\n"
      "  -X NAME ...        remove parameters from main.cf\n"},
+    {"queue", cli_queue, "show and manage the mail queue (as mailq, postcat, postsuper)",
+     "usage: postern [-c DIR] queue list\n"
+     "       postern [-c DIR] queue cat [-e | -m] ID ...\n"
+     "       postern [-c DIR] queue export OUTDIR\n"
+     "       postern [-c DIR] queue delete|hold|release ID ... | ALL | -\n"
+     "  list               every message: ID, size, arrival time, sender, recipients\n"
+     "                     (as mailq; '!' after the ID: on hold, '*': active)\n"
+     "  cat ID ...         envelope records, then the content exactly as queued\n"
+     "                     (-e envelope only, -m content only)\n"
+     "  export OUTDIR      write OUTDIR/ID.eml (the content) and OUTDIR/ID.env\n"
+     "                     (\"from ADDR\", then one \"to ADDR\" line per recipient)\n"
+     "  delete ID ...      remove messages (ALL: every message; -: IDs from stdin)\n"
+     "  hold ID ...        move messages to the hold queue\n"
+     "  release ID ...     move held messages back to the incoming queue\n"
+     "  The queue is queue_directory of main.cf.  Exit status 1 when a message is\n"
+     "  missing or unreadable, 2 for usage or configuration errors.\n"},
 };
 
 static void usage_all(FILE *out)
