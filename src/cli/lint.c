@@ -94,7 +94,8 @@ int cli_lint(struct cli_context *ctx, int argc, char **argv)
     struct policy *p = policy_compile_lenient(cfg, &errors);
     struct lint_report report;
     policy_lint(p, &errors, &report);
-    qsort(report.items, report.count, sizeof(*report.items), by_location);
+    if (report.count > 1) /* qsort wants a non-NULL array even for none */
+        qsort(report.items, report.count, sizeof(*report.items), by_location);
     if (json) {
         printf("{\"findings\": [");
         for (size_t i = 0; i < report.count; i++) {
