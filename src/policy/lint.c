@@ -759,8 +759,7 @@ static void check_relay(struct linter *l)
         struct restriction_list *list = l->p->lists[lists[k]];
         if (list == NULL)
             continue;
-        if (lists[k] == POLICY_LIST_RECIPIENT &&
-            guards_relay(l, l->p->lists[POLICY_LIST_RELAY], 0))
+        if (lists[k] == POLICY_LIST_RECIPIENT && guards_relay(l, l->p->lists[POLICY_LIST_RELAY], 0))
             continue;
         for (size_t i = 0; i < list->count; i++) {
             struct restriction *r = &list->items[i];
