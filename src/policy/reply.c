@@ -119,6 +119,9 @@ void eval_warn(struct eval *e, const char *fmt, ...)
 }
 
 static int vreject(struct eval *e, enum error_class cls, int code, const char *dsn, const char *fmt,
+                   va_list ap) PRINTF_LIKE(5, 0);
+
+static int vreject(struct eval *e, enum error_class cls, int code, const char *dsn, const char *fmt,
                    va_list ap)
 {
     struct policy_session *s = e->s;
