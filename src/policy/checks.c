@@ -509,6 +509,12 @@ int eval_restriction(struct eval *e, struct restriction *r, const char *reply_na
             eval_warn(e, "unknown smtpd restriction: \"%s\"", r->name);
             return reject_server_error(e);
         }
+        /* A class that names itself, directly or through others, would
+         * recurse until the stack runs out: stop as for table values. */
+        if (e->recursion > 100) {
+            eval_warn(e, "restriction class %s causes unreasonable recursion", r->name);
+            return reject_server_error(e);
+        }
         return generic_checks(e, l, reply_name, reply_class, def_acl);
     }
     case R_PERMIT:
