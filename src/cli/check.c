@@ -411,6 +411,11 @@ static void cmd_mail(struct checker *c, const char *arg)
         free(addr);
         return;
     }
+    if (config_get_bool(c->cfg, "smtpd_helo_required") && policy_helo(c->s) == NULL) {
+        reply("503 5.5.1 Error: send HELO/EHLO first");
+        free(addr);
+        return;
+    }
     if (!c->delay_reject) {
         struct policy_result r;
         if (!evaluate(c, do_mail, addr, &r)) {
@@ -492,6 +497,10 @@ static void cmd_eod(struct checker *c)
     struct policy_actions a;
     policy_actions(c->s, &a);
     reply("250 2.0.0 Ok: queued as (what-if)");
+    if (!c->trace) {
+        reset_transaction(c);
+        return;
+    }
     if (a.discard)
         printf("    action: DISCARD (the message would be thrown away)\n");
     if (a.hold)
@@ -534,7 +543,7 @@ static void cmd_dns(struct checker *c, char **argv, int argc)
         a->status = DNS_NOTFOUND;
     } else if (strcasecmp(v, "SERVFAIL") == 0 || strcasecmp(v, "TIMEOUT") == 0) {
         a->status = DNS_RETRY;
-        a->why = xstrdup("Host or domain name not found. Name service error");
+        a->why = xstrdup("Host not found, try again");
     } else {
         unsigned pref = 0;
         int first = 3;

@@ -73,7 +73,8 @@ static void entry_free(struct entry *e)
 static void drop(struct dns_cache *c, struct entry *e)
 {
     htable_remove(c->index, e->key);
-    if (!e->pinned) lru_unlink(c, e);
+    if (!e->pinned)
+        lru_unlink(c, e);
     entry_free(e);
 }
 
@@ -84,7 +85,8 @@ static void entry_free_void(void *p)
 
 void dns_cache_free(struct dns_cache *c)
 {
-    if (c == NULL) return;
+    if (c == NULL)
+        return;
     htable_free(c->index, entry_free_void);
     free(c);
 }
@@ -97,13 +99,15 @@ static bool stale(const struct entry *e, time_t now)
 /* make_room - stay below the limit before one more entry is added */
 static void make_room(struct dns_cache *c, time_t now)
 {
-    if (c->lru_count < c->limit) return;
+    if (c->lru_count < c->limit)
+        return;
     if (c->last_sweep != now) {
         c->last_sweep = now;
         struct entry *e = c->oldest;
         while (e) {
             struct entry *next = e->next;
-            if (stale(e, now)) drop(c, e);
+            if (stale(e, now))
+                drop(c, e);
             e = next;
         }
     }
@@ -125,7 +129,8 @@ void dns_cache_set_limit(struct dns_cache *c, size_t limit)
 struct dns_cached *dns_cache_get(struct dns_cache *c, const char *key, time_t now)
 {
     struct entry *e = htable_get(c->index, key);
-    if (e == NULL) return NULL;
+    if (e == NULL)
+        return NULL;
     if (stale(e, now)) {
         drop(c, e);
         return NULL;
@@ -140,15 +145,18 @@ struct dns_cached *dns_cache_get(struct dns_cache *c, const char *key, time_t no
 void dns_cache_insert(struct dns_cache *c, const char *key, struct dns_cached *ans, time_t now)
 {
     struct entry *old = htable_get(c->index, key);
-    if (old) drop(c, old);
+    if (old)
+        drop(c, old);
     bool pinned = ans->answer.expires == 0;
-    if (!pinned) make_room(c, now);
+    if (!pinned)
+        make_room(c, now);
     struct entry *e = xcalloc(1, sizeof(*e));
     e->key = xstrdup(key);
     e->ans = dns_cached_ref(ans);
     e->pinned = pinned;
     htable_put(c->index, key, e);
-    if (!pinned) lru_append(c, e);
+    if (!pinned)
+        lru_append(c, e);
 }
 
 size_t dns_cache_count(const struct dns_cache *c)
@@ -171,24 +179,47 @@ unsigned long dns_cache_evictions(const struct dns_cache *c)
 char *dns_cache_key(const char *name, enum dns_type type)
 {
     size_t len = strlen(name);
-    if (len == 0 || len > 254) return NULL;
+    if (len == 0 || len > 254)
+        return NULL;
     if (strcmp(name, ".") != 0) {
-        if (name[len - 1] == '.') len--;
-        if (len > 253) return NULL;
+        if (name[len - 1] == '.')
+            len--;
+        if (len > 253)
+            return NULL;
         size_t label = 0;
         for (size_t i = 0; i < len; i++) {
             unsigned char ch = (unsigned char) name[i];
             if (ch == '.') {
-                if (label == 0) return NULL;
+                if (label == 0)
+                    return NULL;
                 label = 0;
                 continue;
             }
-            if (ch <= 0x20 || ch >= 0x7f || ch == '\\') return NULL;
-            if (++label > 63) return NULL;
+            if (ch <= 0x20 || ch >= 0x7f || ch == '\\')
+                return NULL;
+            if (++label > 63)
+                return NULL;
         }
-        if (label == 0) return NULL;
+        if (label == 0)
+            return NULL;
     }
-    char *key = xasprintf("%u/%.*s", (unsigned) type, (int) len, name);
-    str_lower(key);
+    /* "TYPE/name", built by hand: this runs for every DNSBL check. */
+    char digits[12];
+    int nd = 0;
+    unsigned t = (unsigned) type;
+    do {
+        digits[nd++] = (char) ('0' + t % 10);
+        t /= 10;
+    } while (t);
+    char *key = xmalloc(len + (size_t) nd + 2);
+    char *p = key;
+    while (nd)
+        *p++ = digits[--nd];
+    *p++ = '/';
+    for (size_t i = 0; i < len; i++) {
+        char ch = name[i];
+        *p++ = (ch >= 'A' && ch <= 'Z') ? (char) (ch + 32) : ch;
+    }
+    *p = 0;
     return key;
 }

@@ -48,3 +48,8 @@ bool policy_valid_address(const char *addr)
 {
     return valid_hostaddr(addr);
 }
+
+bool policy_valid_hostname(const char *name)
+{
+    return valid_hostname(name);
+}

@@ -286,8 +286,8 @@ static int permit_mx_backup(struct eval *e, const char *recipient, const char *r
     if (mx->status != DNS_OK) {
         if (mx->status == DNS_RETRY)
             defer_if(e, &e->s->st.defer_if_reject, 450, "4.4.4",
-                     "<%s>: %s rejected: Unable to look up mail exchanger information", reply_name,
-                     reply_class);
+                     "<%s>: %s rejected: Unable to look up mail exchanger information: %s",
+                     reply_name, reply_class, mx->why ? mx->why : "Host not found, try again");
         goto done;
     }
     /* Primaries: the records with the best preference. */

@@ -490,6 +490,10 @@ void policy_free(struct policy *p)
 {
     if (p == NULL)
         return;
+    for (int i = 0; i < RESOLVE_MEMO; i++) {
+        free(p->resolve_memo[i].address);
+        free(p->resolve_memo[i].result.recipient);
+    }
     for (int l = 0; l < POLICY_LIST_COUNT; l++)
         restriction_list_free(p->lists[l]);
     htable_free(p->classes, free_list_value);

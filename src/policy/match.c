@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "policy/policy_int.h"
 
@@ -356,4 +357,36 @@ int match_list_match(const struct match_list *m, const char *name, const char *a
             return p->negate ? 0 : 1;
     }
     return 0;
+}
+
+/* ---- the public face of match lists ---- */
+
+struct policy_match *policy_match_new(struct config *cfg, const char *param,
+                                      enum policy_list_kind kind, struct strlist *errors)
+{
+    const char *value = config_get(cfg, param);
+    if (str_is_blank(value))
+        return NULL;
+    enum match_kind mk = kind == POLICY_LIST_STRINGS   ? MATCH_STRING
+                         : kind == POLICY_LIST_DOMAINS ? MATCH_DOMAIN
+                                                       : MATCH_HOSTADDR;
+    /* parent_domain_matches_subdomains names the lists that match subdomains */
+    struct strlist pd;
+    strlist_init(&pd);
+    config_get_list(cfg, "parent_domain_matches_subdomains", &pd);
+    bool parent = false;
+    for (size_t i = 0; i < pd.count; i++)
+        parent |= strcasecmp(pd.items[i], param) == 0;
+    strlist_free(&pd);
+    return (struct policy_match *) match_list_new(param, value, mk, parent, errors);
+}
+
+int policy_match(const struct policy_match *m, const char *name, const char *addr)
+{
+    return match_list_match((const struct match_list *) m, name, addr);
+}
+
+void policy_match_free(struct policy_match *m)
+{
+    match_list_free((struct match_list *) m);
 }

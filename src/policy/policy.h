@@ -106,6 +106,23 @@ char *policy_address_internal(const char *addr);
 bool policy_address_ok(struct policy *p, const char *addr);
 /* policy_valid_address - an IPv4 or IPv6 address in text form */
 bool policy_valid_address(const char *addr);
+/* policy_valid_hostname - RFC 1035 syntax as Postfix checks it */
+bool policy_valid_hostname(const char *name);
+
+/* ---- list parameters for other modules (mynetworks-style lists) ---- */
+enum policy_list_kind {
+    POLICY_LIST_STRINGS,   /* exact names */
+    POLICY_LIST_DOMAINS,   /* domains, parent domains per parent_domain_matches_subdomains */
+    POLICY_LIST_HOSTADDRS, /* host names and addresses, networks (mynetworks style) */
+};
+struct policy_match;
+/* policy_match_new - the list in parameter param of cfg (NULL when empty);
+ * problems go to errors */
+struct policy_match *policy_match_new(struct config *cfg, const char *param,
+                                      enum policy_list_kind kind, struct strlist *errors);
+/* policy_match - 1 match, 0 no, -1 table error */
+int policy_match(const struct policy_match *m, const char *name, const char *addr);
+void policy_match_free(struct policy_match *m);
 
 /* ---- checks ---- */
 

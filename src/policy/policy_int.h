@@ -207,8 +207,16 @@ struct restriction_list *compile_list(struct policy *p, const char *name, const 
 void restriction_list_free(struct restriction_list *l);
 
 /* ---- the compiled policy ---- */
+#define RESOLVE_MEMO 4
+struct resolve_memo {
+    char *address;
+    struct resolved result;
+};
+
 struct policy {
     struct config *cfg;
+    struct resolve_memo resolve_memo[RESOLVE_MEMO];
+    int resolve_next;
     bool lenient; /* compiled for lint: kept despite errors */
     struct restriction_list *lists[POLICY_LIST_COUNT];
     const char *list_param[POLICY_LIST_COUNT];

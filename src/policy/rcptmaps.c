@@ -59,9 +59,10 @@ int check_rcpt_maps(struct eval *e, const char *recipient, const char *reply_cla
     if (m)
         goto done;
     if (res.flags & RESOLVE_CLASS_ALIAS) {
+        char dsnbuf[16];
         status = check_reject(e, ERR_BOUNCE, p->unknown_virtual_alias_reject_code,
-                              sender ? "5.1.0" : "5.1.1", "<%s>: %s rejected: %s", recipient,
-                              reply_class, res.error_text);
+                              dsn_fix(sender ? "5.1.0" : "5.1.1", reply_class, dsnbuf),
+                              "<%s>: %s rejected: %s", recipient, reply_class, res.error_text);
         goto done;
     }
     switch (res.flags & RESOLVE_CLASS_MASK) {

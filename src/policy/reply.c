@@ -61,13 +61,15 @@ void dsn_split(const char *text, const char *def, char dsn[16], const char **res
  */
 const char *dsn_fix(const char *dsn, const char *reply_class, char buf[16])
 {
+    /* Postfix's table: address details that belong to the other party are
+     * mapped; the class digit is set from the reply code later. */
     static const struct {
         const char *detail;
         const char *sender;
         const char *rcpt;
     } map[] = {
-        {"1", "4.1.0", "4.1.1"}, {"2", "4.1.8", "4.1.2"}, {"3", "4.1.7", "4.1.3"},
-        {"4", "4.1.0", "4.1.4"}, {"5", "4.1.0", "4.1.5"}, {"6", "4.1.0", "4.1.6"},
+        {"1", "4.1.7", "4.1.1"}, {"2", "4.1.8", "4.1.2"}, {"3", "4.1.7", "4.1.3"},
+        {"4", "4.1.7", "4.1.4"}, {"5", "4.1.0", "4.1.5"}, {"6", "4.1.7", "4.1.6"},
         {"7", "4.1.7", "4.1.3"}, {"8", "4.1.8", "4.1.2"},
     };
     if (!isdigit((unsigned char) dsn[0]) || strncmp(dsn + 1, ".1.", 3) != 0)
@@ -75,14 +77,13 @@ const char *dsn_fix(const char *dsn, const char *reply_class, char buf[16])
     const char *fixed;
     if (strcmp(reply_class, CLASS_SENDER) == 0 || strcmp(reply_class, CLASS_RECIPIENT) == 0) {
         bool sender = reply_class[0] == 'S';
-        fixed = sender ? "4.1.0" : "4.1.0";
+        fixed = sender ? "4.1.7" : "4.1.0";
         for (size_t i = 0; i < ARRAY_LEN(map); i++)
             if (strcmp(dsn + 4, map[i].detail) == 0)
                 fixed = sender ? map[i].sender : map[i].rcpt;
     } else {
-        fixed = "4.7.1";
+        fixed = "4.0.0";
     }
-    /* The class digit is set from the reply code later. */
     snprintf(buf, 16, "%c%s", dsn[0], fixed + 1);
     return buf;
 }

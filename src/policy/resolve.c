@@ -68,7 +68,39 @@ static bool rewrite_routing(const struct policy *p, struct buf *b)
     return false;
 }
 
+/*
+ * A small memo of recent results: a check resolves the same sender and
+ * recipient several times (access tables, relay check, recipient maps).
+ * The answer depends only on the configuration and the address; table
+ * errors are not remembered.
+ */
+static int resolve_uncached(const struct policy *p, const char *address, struct resolved *out);
+
 int resolve_address(const struct policy *p, const char *address, struct resolved *out)
+{
+    struct policy *mp = (struct policy *) p;
+    for (int i = 0; i < RESOLVE_MEMO; i++) {
+        struct resolve_memo *m = &mp->resolve_memo[i];
+        if (m->address && strcmp(m->address, address) == 0) {
+            *out = m->result;
+            out->recipient = xstrdup(m->result.recipient);
+            return 0;
+        }
+    }
+    int rc = resolve_uncached(p, address, out);
+    if (rc == 0) {
+        struct resolve_memo *m = &mp->resolve_memo[mp->resolve_next];
+        mp->resolve_next = (mp->resolve_next + 1) % RESOLVE_MEMO;
+        free(m->address);
+        free(m->result.recipient);
+        m->address = xstrdup(address);
+        m->result = *out;
+        m->result.recipient = xstrdup(out->recipient);
+    }
+    return rc;
+}
+
+static int resolve_uncached(const struct policy *p, const char *address, struct resolved *out)
 {
     memset(out, 0, sizeof(*out));
     struct buf a;

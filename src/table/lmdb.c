@@ -24,8 +24,21 @@
 
 #include "table/table.h"
 
+/*
+ * A Bloom filter stored in the file under a key no text key can have
+ * ("\0bloom"), written at every commit: most access-table lookups miss
+ * (parent domains, address prefixes), and the filter answers those without
+ * a B-tree descent.  10 bits and 7 probes per key: about 1% false hits.
+ */
+#define BLOOM_KEY          "\0bloom"
+#define BLOOM_KEY_LEN      6
+#define BLOOM_BITS_PER_KEY 10
+#define BLOOM_PROBES       7
+
 struct lmdb_table {
-    char *path; /* NAME.lmdb */
+    char *path;                 /* NAME.lmdb */
+    const unsigned char *bloom; /* in the map; NULL: none */
+    size_t bloom_bits;
     MDB_env *env;
     MDB_txn *txn; /* read snapshot, or the write transaction */
     MDB_dbi dbi;
@@ -75,6 +88,15 @@ static int reader_open(struct lmdb_table *lt, struct buf *err)
     int rc = mdb_txn_begin(lt->env, NULL, MDB_RDONLY, &lt->txn);
     if (rc == 0)
         rc = mdb_dbi_open(lt->txn, NULL, 0, &lt->dbi);
+    lt->bloom = NULL;
+    lt->bloom_bits = 0;
+    if (rc == 0) {
+        MDB_val bk = {.mv_size = BLOOM_KEY_LEN, .mv_data = (void *) BLOOM_KEY}, bv;
+        if (mdb_get(lt->txn, lt->dbi, &bk, &bv) == 0 && bv.mv_size >= 8) {
+            lt->bloom = bv.mv_data;
+            lt->bloom_bits = bv.mv_size * 8;
+        }
+    }
     if (rc != 0) {
         buf_printf(err, "open database %s: %s", lt->path, mdb_strerror(rc));
         if (lt->txn)
@@ -164,11 +186,35 @@ static MDB_val val_of(const char *s)
     return v;
 }
 
+static bool bloom_may_contain(const unsigned char *bits, size_t nbits, const void *key, size_t len)
+{
+    uint64_t h = hash_bytes(key, len);
+    uint32_t h1 = (uint32_t) h, h2 = (uint32_t) (h >> 32) | 1;
+    for (uint32_t i = 0; i < BLOOM_PROBES; i++) {
+        size_t bit = (size_t) (h1 + i * h2) % nbits;
+        if (!(bits[bit / 8] & (1u << (bit % 8))))
+            return false;
+    }
+    return true;
+}
+
+static void bloom_add(unsigned char *bits, size_t nbits, const void *key, size_t len)
+{
+    uint64_t h = hash_bytes(key, len);
+    uint32_t h1 = (uint32_t) h, h2 = (uint32_t) (h >> 32) | 1;
+    for (uint32_t i = 0; i < BLOOM_PROBES; i++) {
+        size_t bit = (size_t) (h1 + i * h2) % nbits;
+        bits[bit / 8] |= (unsigned char) (1u << (bit % 8));
+    }
+}
+
 static enum table_status lmdb_lookup(struct table *t, const char *key, const char **value)
 {
     struct lmdb_table *lt = t->data;
     MDB_val k = val_of(table_fold(t, key, &lt->fold)), v;
     if (k.mv_size == 0 || k.mv_size > (size_t) mdb_env_get_maxkeysize(lt->env))
+        return TABLE_NOTFOUND;
+    if (lt->bloom && !bloom_may_contain(lt->bloom, lt->bloom_bits, k.mv_data, k.mv_size))
         return TABLE_NOTFOUND;
     int rc = mdb_get(lt->txn, lt->dbi, &k, &v);
     if (rc == MDB_NOTFOUND)
@@ -193,6 +239,9 @@ static int lmdb_sequence(struct table *t, bool first, const char **key, const ch
     }
     MDB_val k, v;
     int rc = mdb_cursor_get(lt->cursor, &k, &v, first ? MDB_FIRST : MDB_NEXT);
+    /* The Bloom filter sorts first (its key starts with NUL): not an entry. */
+    if (rc == 0 && k.mv_size > 0 && ((const char *) k.mv_data)[0] == 0)
+        rc = mdb_cursor_get(lt->cursor, &k, &v, MDB_NEXT);
     if (rc == MDB_NOTFOUND)
         return 1;
     if (rc != 0)
@@ -284,9 +333,39 @@ static int lmdb_remove(struct table *t, const char *key, struct buf *err)
 }
 
 /* lmdb_commit - sync the temporary file and rename it over the live one */
+/* write_bloom - a fresh filter over every key of the write transaction */
+static int write_bloom(struct lmdb_table *lt)
+{
+    MDB_val bk = {.mv_size = BLOOM_KEY_LEN, .mv_data = (void *) BLOOM_KEY}, k, v;
+    mdb_del(lt->txn, lt->dbi, &bk, NULL);
+    MDB_stat st;
+    int rc = mdb_stat(lt->txn, lt->dbi, &st);
+    if (rc != 0)
+        return rc;
+    size_t nbits = st.ms_entries * BLOOM_BITS_PER_KEY;
+    if (nbits < 64)
+        nbits = 64;
+    nbits = (nbits + 7) / 8 * 8;
+    unsigned char *bits = xcalloc(nbits / 8, 1);
+    MDB_cursor *c;
+    rc = mdb_cursor_open(lt->txn, lt->dbi, &c);
+    if (rc == 0) {
+        for (int op = MDB_FIRST; mdb_cursor_get(c, &k, &v, (MDB_cursor_op) op) == 0; op = MDB_NEXT)
+            bloom_add(bits, nbits, k.mv_data, k.mv_size);
+        mdb_cursor_close(c);
+        MDB_val bv = {.mv_size = nbits / 8, .mv_data = bits};
+        rc = mdb_put(lt->txn, lt->dbi, &bk, &bv, 0);
+    }
+    free(bits);
+    return rc;
+}
+
 static int lmdb_commit(struct table *t, struct buf *err)
 {
     struct lmdb_table *lt = t->data;
+    int brc = write_bloom(lt);
+    if (brc != 0)
+        log_warnx("%s: no lookup filter: %s", lt->path, mdb_strerror(brc));
     int rc = mdb_txn_commit(lt->txn);
     lt->txn = NULL;
     if (rc == 0)
@@ -339,6 +418,8 @@ static void lmdb_refresh(struct table *t)
         lt->txn = fresh.txn;
         lt->dbi = fresh.dbi;
         lt->dev_ino = fresh.dev_ino;
+        lt->bloom = fresh.bloom;
+        lt->bloom_bits = fresh.bloom_bits;
         log_info("%s: reopened after the file changed", t->spec);
     } else {
         log_warnx("%s: %s; keeping the previous contents", t->spec, buf_cstr(&err));
@@ -366,12 +447,12 @@ static void lmdb_close(struct table *t)
     t->data = NULL;
 }
 
-#define LMDB_TYPE(type_name)                                                                       \
-    {                                                                                              \
-        .name = type_name, .flags = TABLE_T_FIXED | TABLE_T_INDEXED, .open = lmdb_open,            \
-        .lookup = lmdb_lookup, .sequence = lmdb_sequence, .update = lmdb_update,                   \
-        .remove = lmdb_remove, .commit = lmdb_commit, .refresh = lmdb_refresh,                     \
-        .close = lmdb_close,                                                                       \
+#define LMDB_TYPE(type_name)                                                            \
+    {                                                                                   \
+        .name = type_name, .flags = TABLE_T_FIXED | TABLE_T_INDEXED, .open = lmdb_open, \
+        .lookup = lmdb_lookup, .sequence = lmdb_sequence, .update = lmdb_update,        \
+        .remove = lmdb_remove, .commit = lmdb_commit, .refresh = lmdb_refresh,          \
+        .close = lmdb_close,                                                            \
     }
 
 const struct table_type table_type_hash = LMDB_TYPE("hash");

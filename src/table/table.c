@@ -42,8 +42,8 @@ static struct table *open_fresh(const char *spec, unsigned open_flags)
     const char *colon = strchr(spec, ':');
     if (colon == NULL || colon == spec || colon[1] == 0) {
         /* Postfix's words; "static:" and "hash:" are errors there too. */
-        t->error = xasprintf("open dictionary: expecting \"type:name\" form instead of \"%s\"",
-                             spec);
+        t->error =
+            xasprintf("open dictionary: expecting \"type:name\" form instead of \"%s\"", spec);
     } else {
         char *type = xstrndup(spec, (size_t) (colon - spec));
         t->type = table_type_find(type);
@@ -163,7 +163,14 @@ enum table_status table_lookup(struct table *t, const char *key, const char **va
     *value = NULL;
     if (t->error != NULL)
         return TABLE_TEMPFAIL;
-    return t->type->lookup(t, key, value);
+    enum table_status st = t->type->lookup(t, key, value);
+    /* An empty result is a configuration error, as in Postfix. */
+    if (st == TABLE_FOUND && *value && **value == 0) {
+        log_warnx("%s lookup of %s returns an empty string result", t->spec, key);
+        *value = NULL;
+        return TABLE_CONFIG;
+    }
+    return st;
 }
 
 int table_sequence(struct table *t, bool first, const char **key, const char **value)

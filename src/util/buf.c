@@ -39,8 +39,11 @@ void buf_reserve(struct buf *b, size_t extra)
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need)
         cap = cap < SIZE_MAX / 2 ? cap * 2 : need;
+    bool fresh = b->data == NULL;
     b->data = xrealloc(b->data, cap);
     b->cap = cap;
+    if (fresh)
+        b->data[0] = 0;
 }
 
 void buf_append(struct buf *b, const void *data, size_t len)
