@@ -77,18 +77,18 @@ static void test_dsn_fix(void **state)
     assert_string_equal(dsn_fix("5.1.3", CLASS_RECIPIENT, buf), "5.1.3");
     assert_string_equal(dsn_fix("5.1.8", CLASS_SENDER, buf), "5.1.8");
     /* recipient codes for a sender, sender codes for a recipient */
-    assert_string_equal(dsn_fix("5.1.1", CLASS_SENDER, buf), "5.1.0");
+    assert_string_equal(dsn_fix("5.1.1", CLASS_SENDER, buf), "5.1.7");
     assert_string_equal(dsn_fix("4.1.2", CLASS_SENDER, buf), "4.1.8");
     assert_string_equal(dsn_fix("5.1.8", CLASS_RECIPIENT, buf), "5.1.2");
     assert_string_equal(dsn_fix("5.1.7", CLASS_RECIPIENT, buf), "5.1.3");
-    assert_string_equal(dsn_fix("5.1.6", CLASS_SENDER, buf), "5.1.0");
-    /* unknown details: X.1.0 */
-    assert_string_equal(dsn_fix("5.1.9", CLASS_SENDER, buf), "5.1.0");
+    assert_string_equal(dsn_fix("5.1.6", CLASS_SENDER, buf), "5.1.7");
+    /* unknown details: X.1.7 for senders, X.1.0 for recipients (Postfix 3.7) */
+    assert_string_equal(dsn_fix("5.1.9", CLASS_SENDER, buf), "5.1.7");
     assert_string_equal(dsn_fix("5.1.99", CLASS_RECIPIENT, buf), "5.1.0");
-    /* address codes in other classes become X.7.1; the class digit stays */
-    assert_string_equal(dsn_fix("5.1.1", CLASS_CLIENT, buf), "5.7.1");
-    assert_string_equal(dsn_fix("4.1.1", CLASS_HELO, buf), "4.7.1");
-    assert_string_equal(dsn_fix("5.1.2", CLASS_ETRN, buf), "5.7.1");
+    /* address codes in other classes become X.0.0; the class digit stays */
+    assert_string_equal(dsn_fix("5.1.1", CLASS_CLIENT, buf), "5.0.0");
+    assert_string_equal(dsn_fix("4.1.1", CLASS_HELO, buf), "4.0.0");
+    assert_string_equal(dsn_fix("5.1.2", CLASS_ETRN, buf), "5.0.0");
     /* other subjects are not touched */
     assert_string_equal(dsn_fix("5.7.1", CLASS_SENDER, buf), "5.7.1");
     assert_string_equal(dsn_fix("4.2.0", CLASS_CLIENT, buf), "4.2.0");
