@@ -313,6 +313,32 @@ static void put_sig(struct buf *b, const char *role, const char *name, const cha
         buf_printf(b, " %s-digest %s", role, dgst);
 }
 
+/* put_details - " key-exchange ... server-signature ... client-signature ..."
+ * with sep before the key exchange (or the server signature when there is
+ * no key exchange) and before the client signature */
+static void put_details(struct buf *b, const struct tls_conn *c, const char *sep)
+{
+    bool line = false;
+    if (c->kex_name && *c->kex_name) {
+        buf_printf(b, "%skey-exchange %s", sep, c->kex_name);
+        if (c->kex_curve && *c->kex_curve)
+            buf_printf(b, " (%s)", c->kex_curve);
+        else if (c->kex_bits > 0)
+            buf_printf(b, " (%d bits)", c->kex_bits);
+        line = true;
+    }
+    if (c->srvr_sig_name && *c->srvr_sig_name) {
+        buf_puts(b, line ? " " : sep);
+        put_sig(b, "server", c->srvr_sig_name, c->srvr_sig_curve, c->srvr_sig_bits,
+                c->srvr_sig_dgst);
+    }
+    if (c->clnt_sig_name && *c->clnt_sig_name) {
+        buf_puts(b, sep);
+        put_sig(b, "client", c->clnt_sig_name, c->clnt_sig_curve, c->clnt_sig_bits,
+                c->clnt_sig_dgst);
+    }
+}
+
 char *tls_received_text(struct bufferevent *bev)
 {
     struct tls_conn *c = conn_facts(bev);
@@ -324,26 +350,8 @@ char *tls_received_text(struct bufferevent *bev)
                c->alg_bits);
     /* key exchange and server signature share a continuation line; the
      * client signature gets one of its own */
-    bool line = false;
-    if (c->kex_name && *c->kex_name) {
-        buf_printf(&b, "\n\t key-exchange %s", c->kex_name);
-        if (c->kex_curve && *c->kex_curve)
-            buf_printf(&b, " (%s)", c->kex_curve);
-        else if (c->kex_bits > 0)
-            buf_printf(&b, " (%d bits)", c->kex_bits);
-        line = true;
-    }
-    if (c->srvr_sig_name && *c->srvr_sig_name) {
-        buf_puts(&b, line ? " " : "\n\t ");
-        put_sig(&b, "server", c->srvr_sig_name, c->srvr_sig_curve, c->srvr_sig_bits,
-                c->srvr_sig_dgst);
-    }
-    if (c->clnt_sig_name && *c->clnt_sig_name) {
-        buf_puts(&b, "\n\t ");
-        put_sig(&b, "client", c->clnt_sig_name, c->clnt_sig_curve, c->clnt_sig_bits,
-                c->clnt_sig_dgst);
-    }
-    buf_puts(&b, ")\n\t");
+    put_details(&b, c, "\r\n\t ");
+    buf_puts(&b, ")\r\n\t");
     if (c->cert_present) {
         buf_puts(&b, "(Client CN \"");
         put_comment_text(&b, c->peer_cn);
@@ -355,5 +363,21 @@ char *tls_received_text(struct bufferevent *bev)
     } else {
         buf_puts(&b, "(No client certificate requested)");
     }
+    return buf_steal(&b);
+}
+
+char *tls_log_text(struct bufferevent *bev, const char *namaddr)
+{
+    struct tls_conn *c = conn_facts(bev);
+    if (c == NULL)
+        return NULL;
+    struct buf b;
+    buf_init(&b);
+    buf_printf(&b, "%s TLS connection established from %s: %s with cipher %s (%d/%d bits)",
+               !c->cert_present  ? "Anonymous"
+               : c->cert_trusted ? "Trusted"
+                                 : "Untrusted",
+               namaddr, c->protocol, c->cipher, c->cipher_bits, c->alg_bits);
+    put_details(&b, c, " ");
     return buf_steal(&b);
 }

@@ -60,19 +60,28 @@ bool tls_session_info(struct bufferevent *bev, struct policy_tls *out);
 
 /*
  * tls_received_text - the TLS comments of Postfix 3.7's Received: header,
- * as continuation lines joined by "\n\t" (the caller writes a tab before
- * the first line and a line end after the last):
+ * as continuation lines joined by CRLF and a tab, as in the message (the
+ * caller writes a tab before the first line and CRLF after the last):
  *
  *   (using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)
  *   	 key-exchange X25519 server-signature RSA-PSS (2048 bits) server-digest SHA256)
  *   	(No client certificate requested)
  *
- * The key-exchange and signature details exist for TLS 1.3 only; the last
- * line is "(Client did not present a certificate)" when one was asked for,
- * or (Client CN "cn", Issuer "cn" (verified OK|not verified)).  Allocated;
- * NULL when bev is not a finished TLS session.
+ * The key-exchange and signature details exist for TLS 1.3 only (a client
+ * certificate adds "\t client-signature ... client-digest ..." before the
+ * closing parenthesis); the last line is "(Client did not present a
+ * certificate)" when one was asked for, or (Client CN "cn", Issuer "cn"
+ * (verified OK|not verified)).  Allocated; NULL when bev is not a finished
+ * TLS session.
  */
 char *tls_received_text(struct bufferevent *bev);
+
+/* tls_log_text - Postfix's TLS summary log line: "Anonymous TLS connection
+ * established from NAMADDR: TLSv1.3 with cipher C (256/256 bits)
+ * key-exchange X25519 server-signature RSA-PSS (2048 bits) server-digest
+ * SHA256" (Untrusted or Trusted with a client certificate); allocated,
+ * NULL when bev is not a finished TLS session */
+char *tls_log_text(struct bufferevent *bev, const char *namaddr);
 
 /* tls_error_text - OpenSSL's reason for a failed handshake or I/O error on
  * bev, for the log ("SSL_accept error from ...: <text>"); allocated, NULL

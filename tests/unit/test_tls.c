@@ -417,6 +417,7 @@ struct server_side {
     struct policy_tls info;
     bool have_info;
     char *received;
+    char *log;
     char *line; /* the first line read under TLS */
     char *error;
 };
@@ -441,6 +442,7 @@ static void server_event(struct bufferevent *bev, short what, void *arg)
         sv->connected = true;
         sv->have_info = tls_session_info(bev, &sv->info);
         sv->received = tls_received_text(bev);
+        sv->log = tls_log_text(bev, "unknown[192.0.2.1]");
         return;
     }
     if (what & BEV_EVENT_ERROR) {
@@ -513,6 +515,7 @@ static void server_side_free(struct server_side *sv)
     if (sv->plain)
         bufferevent_free(sv->plain);
     free(sv->received);
+    free(sv->log);
     free(sv->line);
     free(sv->error);
 }
@@ -537,10 +540,14 @@ static void test_handshake_no_client_cert(void **state)
     assert_null(sv.info.peer_cn);
     assert_null(sv.info.cert_fingerprint);
     assert_string_equal(sv.received,
-                        "(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)\n"
+                        "(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)\r\n"
                         "\t key-exchange X25519 server-signature RSA-PSS (2048 bits) "
-                        "server-digest SHA256)\n"
+                        "server-digest SHA256)\r\n"
                         "\t(No client certificate requested)");
+    assert_string_equal(sv.log, "Anonymous TLS connection established from unknown[192.0.2.1]: "
+                                "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) "
+                                "key-exchange X25519 server-signature RSA-PSS (2048 bits) "
+                                "server-digest SHA256");
     server_side_free(&sv);
 
     /* TLS 1.2: no key-exchange or signature details, as Postfix */
@@ -548,8 +555,10 @@ static void test_handshake_no_client_cert(void **state)
     handshake(t, &old, &sv);
     assert_true(sv.connected);
     assert_string_equal(sv.info.protocol, "TLSv1.2");
+    assert_string_equal(sv.log, "Anonymous TLS connection established from unknown[192.0.2.1]: "
+                                "TLSv1.2 with cipher ECDHE-RSA-AES256-GCM-SHA384 (256/256 bits)");
     assert_string_equal(sv.received,
-                        "(using TLSv1.2 with cipher ECDHE-RSA-AES256-GCM-SHA384 (256/256 bits))\n"
+                        "(using TLSv1.2 with cipher ECDHE-RSA-AES256-GCM-SHA384 (256/256 bits))\r\n"
                         "\t(No client certificate requested)");
     server_side_free(&sv);
     tls_server_free(t);
@@ -561,8 +570,8 @@ static void test_handshake_no_client_cert(void **state)
     struct client ec = {0};
     handshake(t, &ec, &sv);
     assert_true(sv.connected);
-    assert_non_null(strstr(sv.received, "\n\t key-exchange X25519 server-signature ECDSA (P-256) "
-                                        "server-digest SHA256)\n"));
+    assert_non_null(strstr(sv.received, "\r\n\t key-exchange X25519 server-signature ECDSA (P-256) "
+                                        "server-digest SHA256)\r\n"));
     server_side_free(&sv);
     tls_server_free(t);
     config_free(cfg);
@@ -599,12 +608,17 @@ static void test_handshake_client_cert(void **state)
     assert_string_equal(sv.info.cert_fingerprint, want_fp);
     assert_string_equal(sv.info.pkey_fingerprint, want_pk);
     assert_string_equal(sv.received,
-                        "(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)\n"
+                        "(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)\r\n"
                         "\t key-exchange X25519 server-signature RSA-PSS (2048 bits) "
-                        "server-digest SHA256\n"
-                        "\t client-signature RSA-PSS (2048 bits) client-digest SHA256)\n"
+                        "server-digest SHA256\r\n"
+                        "\t client-signature RSA-PSS (2048 bits) client-digest SHA256)\r\n"
                         "\t(Client CN \"client.example\", Issuer \"client.example\" "
                         "(verified OK))");
+    assert_string_equal(sv.log, "Trusted TLS connection established from unknown[192.0.2.1]: "
+                                "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) "
+                                "key-exchange X25519 server-signature RSA-PSS (2048 bits) "
+                                "server-digest SHA256 client-signature RSA-PSS (2048 bits) "
+                                "client-digest SHA256");
     server_side_free(&sv);
 
     /* asked for, not sent */
@@ -612,7 +626,7 @@ static void test_handshake_client_cert(void **state)
     handshake(t, &anon, &sv);
     assert_true(sv.connected);
     assert_false(sv.info.cert_present);
-    assert_non_null(strstr(sv.received, ")\n\t(Client did not present a certificate)"));
+    assert_non_null(strstr(sv.received, ")\r\n\t(Client did not present a certificate)"));
     server_side_free(&sv);
     tls_server_free(t);
 
@@ -627,8 +641,29 @@ static void test_handshake_client_cert(void **state)
     assert_string_equal(sv.info.cert_fingerprint, want_fp);
     assert_non_null(strstr(sv.received, "(Client CN \"client.example\", Issuer "
                                         "\"client.example\" (not verified))"));
+    assert_non_null(strstr(sv.log, "Untrusted TLS connection established from "));
     server_side_free(&sv);
     tls_server_free(t);
+
+    /* names are made safe for a header comment; an ECDSA client key */
+    char *evil_dir = path_in(test_tmpdir(), "evil");
+    cmd = xasprintf("mkdir -p '%s' && openssl req -x509 -newkey ec -pkeyopt "
+                    "ec_paramgen_curve:P-256 -nodes -days 1 -subj '/CN=evil) (x\\\\y' "
+                    "-keyout '%s/key.pem' -out '%s/cert.pem' 2>/dev/null",
+                    evil_dir, evil_dir, evil_dir);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    struct client evil = {.cert_dir = evil_dir};
+    t = server_from(cfg);
+    handshake(t, &evil, &sv);
+    assert_true(sv.connected);
+    assert_string_equal(sv.info.peer_cn, "evil) (x\\y");
+    assert_non_null(strstr(sv.received, "\t client-signature ECDSA (P-256) client-digest SHA256)"));
+    assert_non_null(strstr(sv.received, "(Client CN \"evil? (x?y)\", Issuer \"evil? (x?y)\" "
+                                        "(not verified))"));
+    server_side_free(&sv);
+    tls_server_free(t);
+    free(evil_dir);
 
     /* below compatibility_level 3.6 the default digest is md5, as in Postfix */
     config_set(cfg, "compatibility_level", "2", NULL, 0);
