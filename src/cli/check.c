@@ -786,7 +786,15 @@ int cli_check(struct cli_context *ctx, int argc, char **argv)
         case 'o': strlist_add(&overrides, optarg); break;
         case 'L': dns_servers = NULL; break;
         case 'D': dns_servers = optarg; break;
-        case 'C': strlist_add_owned(&steps, xasprintf("client %s", optarg)); break;
+        case 'C': {
+            /* --client ADDR,NAME (as the usage says) or "ADDR NAME ..." */
+            char *step = xasprintf("client %s", optarg);
+            char *comma = strchr(step, ',');
+            if (comma && strchr(step, ' ') == strrchr(step, ' '))
+                *comma = ' ';
+            strlist_add_owned(&steps, step);
+            break;
+        }
         case 'H': strlist_add_owned(&steps, xasprintf("helo %s", optarg)); break;
         case 'E': strlist_add_owned(&steps, xasprintf("ehlo %s", optarg)); break;
         case 'S': strlist_add_owned(&steps, xasprintf("auth %s", optarg)); break;
