@@ -2,11 +2,14 @@
  * queue - the queue directories and the durable writer.
  *
  * A message lives in tmp/ID while it is written (O_EXCL, 0600, through a
- * 64 KB buffer).  queue_message_commit hands it to a pool of writer
- * threads, which append the end record, fsync the file, rename it into
- * incoming/ (or hold/) without replacing anything, and fsync that
- * directory; the result goes back to the event loop through a pipe, whose
- * callback runs done().  The event loop itself never waits for the disk.
+ * 64 KB buffer).  With an event loop, the file usually comes from a small
+ * pool that a helper thread creates ahead: creating a file can wait for
+ * the file system while other commits are being synced (ext4 takes a
+ * journal handle; without a journal it scans for inodes not recently
+ * freed), and that wait belongs on a thread, not on the loop.  queue_message_commit hands it to a
+ * pool of writer threads, which append the end record, fsync the file, rename it into incoming/ (or
+ * hold/) without replacing anything, and fsync that directory; the result goes back to the event
+ * loop through a pipe, whose callback runs done().  The event loop itself never waits for the disk.
  * Crash safety follows from the order: the content is durable before the
  * name in incoming/ exists, so incoming/ holds either nothing or a whole
  * file; a crash leaves at most a file in tmp/, which queue_open removes
@@ -43,6 +46,7 @@ const char *const queue_dir_names[QDIR_COUNT] = {
 #define STAT_ADD(q, field, n) __atomic_add_fetch(&(q)->stats.field, (n), __ATOMIC_RELAXED)
 
 static void *writer_main(void *arg);
+static void *spare_main(void *arg);
 static void on_notify(evutil_socket_t fd, short what, void *arg);
 
 /* ---- opening ---- */
@@ -137,7 +141,13 @@ static int start_threads(struct queue *q, int n, char **err)
         }
         q->nthreads++;
     }
+    int rc = pthread_create(&q->spare_thread, NULL, spare_main, q);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        *err = xasprintf("spare file thread: %s", strerror(rc));
+        return -1;
+    }
+    q->spare_running = true;
     return 0;
 }
 
@@ -156,6 +166,10 @@ struct queue *queue_open(const char *dir, struct event_base *base, int writer_th
     pthread_mutex_init(&q->mu, NULL);
     pthread_cond_init(&q->cv, NULL);
     pthread_mutex_init(&q->done_mu, NULL);
+    pthread_mutex_init(&q->spare_mu, NULL);
+    pthread_cond_init(&q->spare_cv, NULL);
+    q->spares = xcalloc(QUEUE_SPARES, sizeof(*q->spares));
+    q->spares_on = true;
     if (open_dirs(q, err) == -1) {
         queue_close(q);
         return NULL;
@@ -179,8 +193,15 @@ void queue_set_group_commit(struct queue *q, bool on)
     q->group_commit = on;
 }
 
+void queue_set_spare_files(struct queue *q, bool on)
+{
+    q->spares_on = on;
+}
+
 void queue_get_stats(struct queue *q, struct queue_stats *out)
 {
+    out->spares_used = __atomic_load_n(&q->stats.spares_used, __ATOMIC_RELAXED);
+    out->files_created = __atomic_load_n(&q->stats.files_created, __ATOMIC_RELAXED);
     out->commits = __atomic_load_n(&q->stats.commits, __ATOMIC_RELAXED);
     out->failures = __atomic_load_n(&q->stats.failures, __ATOMIC_RELAXED);
     out->file_syncs = __atomic_load_n(&q->stats.file_syncs, __ATOMIC_RELAXED);
@@ -242,20 +263,107 @@ static int append(struct queue_message *m, const void *data, size_t len)
     return 0;
 }
 
+/* create_file - a new tmp/ID with a fresh ID; -1 with errno */
+static int create_file(struct queue *q, char qid[QUEUE_ID_MAX])
+{
+    for (int tries = 0;; tries++) {
+        queue_id_new(qid);
+        int fd = openat(q->dirfd[QDIR_TMP], qid, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd != -1) {
+            STAT_ADD(q, files_created, 1);
+            return fd;
+        }
+        if (errno != EEXIST || tries == 3)
+            return -1;
+    }
+}
+
+/* take_spare - a spare file made ahead, if one is ready and fresh */
+static int take_spare(struct queue *q, char qid[QUEUE_ID_MAX])
+{
+    if (!q->spare_running || !q->spares_on)
+        return -1;
+    int fd = -1;
+    uint64_t now = clock_mono_us();
+    pthread_mutex_lock(&q->spare_mu);
+    while (fd == -1 && q->spare_count > 0) {
+        struct queue_spare *sp = &q->spares[q->spare_head];
+        q->spare_head = (q->spare_head + 1) % QUEUE_SPARES;
+        q->spare_count--;
+        if (now - sp->created_us < QUEUE_SPARE_MAX_AGE) {
+            fd = sp->fd;
+            memcpy(qid, sp->qid, QUEUE_ID_MAX);
+        } else {
+            /* Old: its ID would tell a wrong time, and another process
+             * might soon take it for a leftover of a crash. */
+            close(sp->fd);
+            unlinkat(q->dirfd[QDIR_TMP], sp->qid, 0);
+        }
+    }
+    if (q->spare_count < QUEUE_SPARES / 2)
+        pthread_cond_signal(&q->spare_cv);
+    pthread_mutex_unlock(&q->spare_mu);
+    if (fd != -1)
+        STAT_ADD(q, spares_used, 1);
+    return fd;
+}
+
+static void *spare_main(void *arg)
+{
+    struct queue *q = arg;
+    pthread_mutex_lock(&q->spare_mu);
+    for (;;) {
+        while (!q->spare_stop && q->spare_count == QUEUE_SPARES)
+            pthread_cond_wait(&q->spare_cv, &q->spare_mu);
+        if (q->spare_stop)
+            break;
+        pthread_mutex_unlock(&q->spare_mu);
+        struct queue_spare sp;
+        sp.fd = create_file(q, sp.qid);
+        sp.created_us = clock_mono_us();
+        pthread_mutex_lock(&q->spare_mu);
+        if (sp.fd == -1) {
+            /* The loop will report the error when it creates a file
+             * itself; try again when asked. */
+            pthread_cond_wait(&q->spare_cv, &q->spare_mu);
+            continue;
+        }
+        q->spares[(q->spare_head + q->spare_count) % QUEUE_SPARES] = sp;
+        q->spare_count++;
+    }
+    pthread_mutex_unlock(&q->spare_mu);
+    return NULL;
+}
+
+static void stop_spares(struct queue *q)
+{
+    if (q->spare_running) {
+        pthread_mutex_lock(&q->spare_mu);
+        q->spare_stop = true;
+        pthread_cond_broadcast(&q->spare_cv);
+        pthread_mutex_unlock(&q->spare_mu);
+        pthread_join(q->spare_thread, NULL);
+        q->spare_running = false;
+    }
+    for (; q->spare_count > 0; q->spare_count--) {
+        struct queue_spare *sp = &q->spares[q->spare_head];
+        q->spare_head = (q->spare_head + 1) % QUEUE_SPARES;
+        close(sp->fd);
+        unlinkat(q->dirfd[QDIR_TMP], sp->qid, 0);
+    }
+}
+
 struct queue_message *queue_message_new(struct queue *q, char qid[QUEUE_ID_MAX], char **err)
 {
     struct queue_message *m = xcalloc(1, sizeof(*m));
     m->q = q;
-    for (int tries = 0;; tries++) {
-        queue_id_new(m->qid);
-        m->fd = openat(q->dirfd[QDIR_TMP], m->qid, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (m->fd != -1)
-            break;
-        if (errno != EEXIST || tries == 3) {
-            *err = xasprintf("create file %s/tmp/%s: %s", q->dir, m->qid, strerror(errno));
-            free(m);
-            return NULL;
-        }
+    m->fd = take_spare(q, m->qid);
+    if (m->fd == -1)
+        m->fd = create_file(q, m->qid);
+    if (m->fd == -1) {
+        *err = xasprintf("create file %s/tmp/%s: %s", q->dir, m->qid, strerror(errno));
+        free(m);
+        return NULL;
     }
     m->wbuf = xmalloc(QUEUE_WRITE_BUFFER);
     m->wlen = (size_t) snprintf(m->wbuf, QUEUE_WRITE_BUFFER, "%s %d\nid %s\n", QUEUE_FILE_MAGIC,
@@ -619,6 +727,8 @@ void queue_close(struct queue *q)
         pthread_join(q->threads[i], NULL);
     free(q->threads);
     drain_done(q);
+    if (q->spares)
+        stop_spares(q);
     if (q->notify_ev)
         event_free(q->notify_ev);
     for (int i = 0; i < 2; i++)
@@ -633,6 +743,9 @@ void queue_close(struct queue *q)
     pthread_mutex_destroy(&q->mu);
     pthread_cond_destroy(&q->cv);
     pthread_mutex_destroy(&q->done_mu);
+    pthread_mutex_destroy(&q->spare_mu);
+    pthread_cond_destroy(&q->spare_cv);
+    free(q->spares);
     free(q->dir);
     free(q);
 }

@@ -57,13 +57,20 @@ int queue_id_time(const char *qid, time_t *sec, long *usec);
  * at the same time (default on); off: one directory fsync per message.
  * For benchmarks; call before the first commit. */
 void queue_set_group_commit(struct queue *q, bool on);
+/* queue_set_spare_files - with an event loop, a helper thread keeps a few
+ * tmp/ID files created ahead (at most a minute old), so that
+ * queue_message_new does not create a file on the loop (default on).  For
+ * benchmarks. */
+void queue_set_spare_files(struct queue *q, bool on);
 
 struct queue_stats {
-    unsigned long commits;    /* commits that reached the queue */
-    unsigned long failures;   /* commits that reported an error */
-    unsigned long file_syncs; /* fsync() of queue files */
-    unsigned long dir_syncs;  /* fsync() of queue directories */
-    unsigned long batches;    /* groups of commits a writer thread took at once */
+    unsigned long commits;       /* commits that reached the queue */
+    unsigned long failures;      /* commits that reported an error */
+    unsigned long file_syncs;    /* fsync() of queue files */
+    unsigned long dir_syncs;     /* fsync() of queue directories */
+    unsigned long batches;       /* groups of commits a writer thread took at once */
+    unsigned long files_created; /* tmp/ID files created (spares included) */
+    unsigned long spares_used;   /* messages that got a spare file */
 };
 /* queue_get_stats - counters since queue_open (a snapshot; thread-safe) */
 void queue_get_stats(struct queue *q, struct queue_stats *out);

@@ -109,6 +109,24 @@ struct queue {
 
     struct queue_dir_sync sync[QDIR_COUNT];
     struct queue_stats stats;
+
+    /* spare files: tmp/ID files created ahead by the spare thread, so that
+     * queue_message_new on the event loop needs no file creation (which
+     * waits for the file system journal while commits are being synced) */
+    pthread_mutex_t spare_mu;
+    pthread_cond_t spare_cv;
+    pthread_t spare_thread;
+    bool spare_running;
+    bool spare_stop;
+    struct queue_spare *spares; /* ring of QUEUE_SPARES */
+    unsigned spare_head, spare_count;
+    bool spares_on;
+};
+
+struct queue_spare {
+    char qid[QUEUE_ID_MAX];
+    int fd;
+    uint64_t created_us; /* monotonic */
 };
 
 struct queue_message {
@@ -126,7 +144,9 @@ struct queue_message {
     struct queue_message *next;
 };
 
-#define QUEUE_WRITE_BUFFER (64 * 1024)
-#define QUEUE_BATCH_MAX    64
+#define QUEUE_WRITE_BUFFER  (64 * 1024)
+#define QUEUE_BATCH_MAX     64
+#define QUEUE_SPARES        16                /* spare files kept ready */
+#define QUEUE_SPARE_MAX_AGE (60 * 1000000ull) /* older ones are discarded */
 
 #endif
