@@ -232,6 +232,14 @@ static void check_list(struct linter *l, struct restriction_list *list, int stag
         } else if (r->kind == R_BROKEN || r->kind == R_WARN_ONLY) {
             add(l, "bad-argument", r->kind == R_BROKEN ? "error" : "warning", param,
                 "give the restriction its argument", "%s: %s", param, r->problem);
+        } else if (r->table && r->arg && !is_table_spec(r->arg) && table_open_error(r->table)) {
+            /* Not a type:table word, so the table scan does not see it:
+             * Postfix's "{ type:table, { search_order = ... } }" form. */
+            add(l, "bad-argument", "error", param,
+                "give one type:table; postern has no \"{ type:table, ... }\" form here",
+                "%s: \"%s\" cannot be used as a table (%s); the server answers 451 4.3.5 when it "
+                "reaches it",
+                param, r->arg, table_open_error(r->table));
         }
         /* unreachable */
         bool unconditional = r->kind == R_PERMIT || r->kind == R_REJECT || r->kind == R_DEFER ||
