@@ -163,14 +163,7 @@ enum table_status table_lookup(struct table *t, const char *key, const char **va
     *value = NULL;
     if (t->error != NULL)
         return TABLE_TEMPFAIL;
-    enum table_status st = t->type->lookup(t, key, value);
-    /* An empty result is a configuration error, as in Postfix. */
-    if (st == TABLE_FOUND && *value && **value == 0) {
-        log_warnx("%s lookup of %s returns an empty string result", t->spec, key);
-        *value = NULL;
-        return TABLE_CONFIG;
-    }
-    return st;
+    return t->type->lookup(t, key, value);
 }
 
 int table_sequence(struct table *t, bool first, const char **key, const char **value)
