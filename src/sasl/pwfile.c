@@ -163,9 +163,10 @@ static void load(struct pwfile *pf, const char *text, size_t len)
                       PWFILE_LINE_MAX);
             continue;
         }
+        /* as Dovecot: no trimming, so a {PLAIN} password keeps its spaces */
         char *copy = xstrndup(start, n);
-        char *s = str_trim(copy);
-        if (*s == 0 || *s == '#') {
+        char *s = copy;
+        if (str_is_blank(s) || *s == '#') {
             free(copy);
             continue;
         }

@@ -59,7 +59,7 @@ void sasl_server_free(struct sasl_server *s);
  * then smtpd_sasl_mechanism_filter).  "" when nothing may be offered, or
  * while the Dovecot back end has not yet told its mechanisms; the last list
  * Dovecot sent stays in use while it is unreachable.  The string stays valid
- * until the event loop runs again.
+ * until the next call with the same tls argument.
  */
 const char *sasl_mechanisms(struct sasl_server *s, bool tls);
 

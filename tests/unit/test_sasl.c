@@ -380,7 +380,7 @@ static void test_passwd_file_schemes(void **state)
 {
     struct scheme_user users[] = {
         {"plain", xstrdup("{PLAIN}plainpw"), "plainpw"},
-        {"clear", xstrdup("{CLEAR}clear pw with spaces"), "clear pw with spaces"},
+        {"clear", xstrdup("{CLEAR} clear pw with spaces "), " clear pw with spaces "},
         {"yes", NULL, "yes-pw"},      /* {CRYPT} yescrypt */
         {"bare", NULL, "bare-pw"},    /* no scheme: crypt(3), yescrypt */
         {"sha512", NULL, "sha-pw"},   /* {SHA512-CRYPT}, by mkpasswd */
