@@ -26,6 +26,11 @@ int cli_conf(struct cli_context *ctx, int argc, char **argv);
 int cli_check(struct cli_context *ctx, int argc, char **argv);
 int cli_lint(struct cli_context *ctx, int argc, char **argv);
 int cli_queue(struct cli_context *ctx, int argc, char **argv);
+int cli_run(struct cli_context *ctx, int argc, char **argv);
+int cli_start(struct cli_context *ctx, int argc, char **argv);
+int cli_stop(struct cli_context *ctx, int argc, char **argv);
+int cli_reload(struct cli_context *ctx, int argc, char **argv);
+int cli_status(struct cli_context *ctx, int argc, char **argv);
 
 /* cli_wants_help - argv has --help or -h as its first option */
 bool cli_wants_help(int argc, char **argv);

@@ -81,6 +81,20 @@ static const struct cli_command commands[] = {
      "  release ID ...     move held messages back to the incoming queue\n"
      "  The queue is queue_directory of main.cf.  Exit status 1 when a message is\n"
      "  missing or unreadable, 2 for usage or configuration errors.\n"},
+    {"reload", cli_reload, "re-read the configuration of the running server",
+     "usage: postern [-c DIR] reload\n"
+     "  Checks main.cf and master.cf, then asks the running server to load them.\n"
+     "  A configuration that does not load is refused; the old one keeps running.\n"
+     "  Open sessions are not dropped.\n"},
+    {"run", cli_run, "serve mail in the foreground until SIGTERM",
+     "usage: postern [-c DIR] run\n"
+     "  Starts the SMTP services of master.cf and serves until SIGTERM (SIGHUP\n"
+     "  reloads).  Logs go to maillog_file, or syslog.\n"},
+    {"start", cli_start, "start the server as a daemon",
+     "usage: postern [-c DIR] start\n"},
+    {"status", cli_status, "is the server running?",
+     "usage: postern [-c DIR] status\n  Exit status 0 when running, 1 when not.\n"},
+    {"stop", cli_stop, "stop the server", "usage: postern [-c DIR] stop\n"},
 };
 
 static void usage_all(FILE *out)

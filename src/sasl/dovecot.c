@@ -493,6 +493,11 @@ bool dovecot_connected(const struct dovecot_client *dc)
     return dc->state == DC_READY;
 }
 
+bool dovecot_settled(const struct dovecot_client *dc)
+{
+    return dc->mech_count > 0 || dc->failing;
+}
+
 /* valid_ip - only literal addresses reach Dovecot (it rejects others) */
 static bool valid_ip(const char *s)
 {

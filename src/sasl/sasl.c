@@ -180,6 +180,11 @@ static bool offered(struct sasl_server *s, const char *name, bool tls, enum sasl
            sasl_filter_match(&s->filter, *canonical);
 }
 
+bool sasl_server_settled(const struct sasl_server *s)
+{
+    return s->backend != BACKEND_DOVECOT || dovecot_settled(s->dovecot);
+}
+
 const char *sasl_mechanisms(struct sasl_server *s, bool tls)
 {
     struct buf b;

@@ -50,6 +50,10 @@ struct sasl_session; /* one AUTH exchange */
  * AUTH fails temporarily until it succeeds.
  */
 struct sasl_server *sasl_server_new(struct event_base *base, struct config *cfg, char **err);
+/* sasl_server_settled - the back end has told its mechanisms, or failed to
+ * (a new Dovecot connection is made in the background; servers wait for
+ * this before taking clients, so that the first EHLO offers AUTH) */
+bool sasl_server_settled(const struct sasl_server *s);
 /* sasl_server_free - every session must have been freed before */
 void sasl_server_free(struct sasl_server *s);
 

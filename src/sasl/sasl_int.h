@@ -144,6 +144,8 @@ void dovecot_free(struct dovecot_client *dc);
 const struct sasl_mech *dovecot_mechanisms(const struct dovecot_client *dc, size_t *count);
 /* dovecot_connected - handshake done and the connection up */
 bool dovecot_connected(const struct dovecot_client *dc);
+/* dovecot_settled - a mechanism list arrived, or connecting failed */
+bool dovecot_settled(const struct dovecot_client *dc);
 
 /* dovecot_auth - send AUTH (resp: NULL none, "" empty, else base64);
  * answers arrive through sasl_session_report() */

@@ -1,0 +1,1072 @@
+/*
+ * commands - the SMTP command table: each verb with its syntax and state
+ * checks, the restriction stage it triggers, and its replies, as Postfix's
+ * smtpd gives them (RFC 5321, 1870, 2920, 3030, 3207, 4954, 6531 and
+ * XCLIENT).  A command that must wait for the policy engine is re-run
+ * from the top when the facts arrive; state changes happen only after the
+ * checks, so re-running is safe.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "smtp/smtp_int.h"
+#include "table/table.h"
+
+const char *const smtp_command_names[CMD_COUNT] = {
+    [CMD_HELO] = "HELO",         [CMD_EHLO] = "EHLO", [CMD_XCLIENT] = "XCLIENT",
+    [CMD_STARTTLS] = "STARTTLS", [CMD_AUTH] = "AUTH", [CMD_MAIL] = "MAIL",
+    [CMD_RCPT] = "RCPT",         [CMD_DATA] = "DATA", [CMD_BDAT] = "BDAT",
+    [CMD_RSET] = "RSET",         [CMD_NOOP] = "NOOP", [CMD_VRFY] = "VRFY",
+    [CMD_ETRN] = "ETRN",         [CMD_QUIT] = "QUIT", [CMD_XFORWARD] = "XFORWARD",
+    [CMD_UNKNOWN] = "UNKNOWN",
+};
+
+/* Commands that must end a pipelined group (RFC 2920), and those that count
+ * towards smtpd_junk_command_limit. */
+#define F_LAST (1u << 0)
+#define F_JUNK (1u << 1)
+static const unsigned command_flags[CMD_COUNT] = {
+    [CMD_HELO] = F_LAST | F_JUNK, [CMD_EHLO] = F_LAST | F_JUNK, [CMD_STARTTLS] = F_LAST,
+    [CMD_DATA] = F_LAST,          [CMD_RSET] = F_JUNK,          [CMD_NOOP] = F_LAST | F_JUNK,
+    [CMD_VRFY] = F_LAST | F_JUNK, [CMD_ETRN] = F_JUNK,          [CMD_QUIT] = F_LAST,
+};
+
+static void reply(struct session *s, const char *text)
+{
+    session_reply_text(s, text);
+}
+
+static void ok(struct session *s, int cmd)
+{
+    s->counts_ok[cmd]++;
+    s->commands_ok++;
+}
+
+static void error_reply(struct session *s, const char *text)
+{
+    session_reply_text(s, text);
+    session_error(s);
+}
+
+/* ---- client event rates (anvil) ---- */
+
+static void rate_done(void *arg, unsigned count, unsigned rate)
+{
+    (void) count;
+    struct session *s = arg;
+    s->rate_value = rate;
+    bool was_asked = s->rate_state == 1;
+    s->rate_state = 2;
+    if (!was_asked) /* answered before anvil_request returned */
+        return;
+    if (session_release(s))
+        return;
+    commands_continue(s);
+}
+
+/*
+ * rate_exceeded - 1 when this command goes over limit (the caller replies),
+ * 0 when within, -1 when the answer is pending (the command is re-run).
+ */
+int commands_rate_exceeded(struct session *s, const char *event, long limit)
+{
+    if (limit <= 0 || s->limits_exempt)
+        return 0;
+    if (s->rate_state == 0) {
+        s->rate_state = 1;
+        s->async_refs++;
+        anvil_request(s->w->anvil, event, s->svc->name, s->addr, rate_done, s);
+        if (s->rate_state == 1) {
+            s->state = ST_WAIT;
+            bufferevent_disable(s->bev, EV_READ);
+            return -1;
+        }
+        s->async_refs--; /* answered at once */
+    }
+    return s->rate_value > (unsigned) limit ? 1 : 0;
+}
+
+/* ---- HELO / EHLO ---- */
+
+bool session_discarded(struct session *s, const char *keyword)
+{
+    for (size_t i = 0; i < s->svc->discard_ehlo.count; i++)
+        if (strcasecmp(s->svc->discard_ehlo.items[i], keyword) == 0)
+            return true;
+    if (s->svc->n_discard_maps && s->discard_by_addr == NULL) {
+        s->discard_by_addr = xcalloc(1, sizeof(*s->discard_by_addr));
+        strlist_init(s->discard_by_addr);
+        for (size_t i = 0; i < s->svc->n_discard_maps; i++) {
+            const char *v;
+            if (table_lookup(s->svc->discard_maps[i], s->addr, &v) == TABLE_FOUND) {
+                str_split_list(v, LIST_SEPS, s->discard_by_addr, NULL);
+                break;
+            }
+        }
+    }
+    for (size_t i = 0; s->discard_by_addr && i < s->discard_by_addr->count; i++)
+        if (strcasecmp(s->discard_by_addr->items[i], keyword) == 0)
+            return true;
+    return false;
+}
+
+#define discarded session_discarded
+
+static bool etrn_valid_domain(const char *d)
+{
+    size_t n = strlen(d);
+    if (n > 2 && d[0] == '[' && d[n - 1] == ']')
+        return true;
+    char *t = xstrdup(d);
+    if (n > 1 && t[n - 1] == '.')
+        t[n - 1] = 0;
+    bool okay = policy_valid_hostname(t);
+    free(t);
+    return okay;
+}
+
+static bool auth_offered(struct session *s)
+{
+    if (!s->svc->sasl_enable || s->svc->sasl == NULL || discarded(s, "auth"))
+        return false;
+    if (s->svc->sasl_exceptions && policy_match(s->svc->sasl_exceptions, s->name, s->addr) > 0)
+        return false;
+    if (s->svc->tls_auth_only && !s->tls_active)
+        return false;
+    struct policy *unused = NULL;
+    (void) unused;
+    return true;
+}
+
+static bool starttls_offered(struct session *s)
+{
+    return s->svc->tls && !s->tls_active && strcmp(s->svc->tls_level, "none") != 0 &&
+           *s->svc->tls_level;
+}
+
+static void ehlo_reply(struct session *s)
+{
+    struct buf b;
+    buf_init(&b);
+    buf_printf(&b, "250 %s", s->svc->myhostname);
+#define KW(name, ...)                    \
+    do {                                 \
+        if (!discarded(s, name)) {       \
+            buf_putc(&b, '\n');          \
+            buf_printf(&b, __VA_ARGS__); \
+        }                                \
+    } while (0)
+    KW("pipelining", "PIPELINING");
+    if (s->svc->message_size_limit > 0)
+        KW("size", "SIZE %ld", s->svc->message_size_limit);
+    else
+        KW("size", "SIZE");
+    if (!s->svc->disable_vrfy)
+        KW("vrfy", "VRFY");
+    KW("etrn", "ETRN");
+    if (starttls_offered(s))
+        KW("starttls", "STARTTLS");
+    if (auth_offered(s)) {
+        const char *mechs = sasl_mechanisms(s->svc->sasl, s->tls_active);
+        if (mechs && *mechs) {
+            KW("auth", "AUTH %s", mechs);
+            if (config_get_bool(s->svc->cfg, "broken_sasl_auth_clients"))
+                KW("auth", "AUTH=%s", mechs);
+        }
+    }
+    if (s->xclient_authorized)
+        KW("xclient", "XCLIENT NAME ADDR PROTO HELO REVERSE_NAME PORT LOGIN DESTADDR DESTPORT");
+    if (s->xforward_authorized)
+        KW("xforward", "XFORWARD NAME ADDR PROTO HELO SOURCE PORT IDENT");
+    KW("enhancedstatuscodes", "ENHANCEDSTATUSCODES");
+    KW("8bitmime", "8BITMIME");
+    KW("dsn", "DSN");
+    if (s->svc->smtputf8)
+        KW("smtputf8", "SMTPUTF8");
+    KW("chunking", "CHUNKING");
+#undef KW
+    reply(s, b.data);
+    buf_free(&b);
+}
+
+static void cmd_helo(struct session *s, int cmd, char *arg)
+{
+    if (*arg == 0) {
+        error_reply(s, cmd == CMD_EHLO ? "501 Syntax: EHLO hostname" : "501 Syntax: HELO hostname");
+        return;
+    }
+    /* The argument is one word; Postfix keeps the first. */
+    char *end = arg + strcspn(arg, " \t");
+    *end = 0;
+    if (!s->svc->delay_reject) {
+        struct policy_result r;
+        policy_set_protocol(s->ps, cmd == CMD_EHLO ? "ESMTP" : "SMTP");
+        enum policy_status st = session_policy(s, policy_check_helo(s->ps, arg, &r), &r);
+        if (st == POLICY_PENDING)
+            return;
+        if (st == POLICY_REJECT) {
+            error_reply(s, r.reply);
+            if (r.disconnect)
+                session_close(s, "helo");
+            return;
+        }
+    }
+    session_transaction_reset(s);
+    s->helo = arena_strdup(s->arena, arg);
+    s->ehlo = cmd == CMD_EHLO;
+    if (s->ehlo)
+        s->protocol = s->tls_active ? (s->sasl_username ? "ESMTPSA" : "ESMTPS")
+                                    : (s->sasl_username ? "ESMTPA" : "ESMTP");
+    else
+        s->protocol = "SMTP";
+    policy_set_helo(s->ps, s->helo);
+    policy_set_protocol(s->ps, s->protocol);
+    ok(s, cmd);
+    if (cmd == CMD_EHLO)
+        ehlo_reply(s);
+    else
+        session_reply(s, "250 %s", s->svc->myhostname);
+}
+
+/* ---- MAIL / RCPT ---- */
+
+/* skip_prefix - "FROM:" / "TO:" (case-insensitive) with optional spaces */
+static char *skip_prefix(char *arg, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    if (strncasecmp(arg, prefix, n) != 0)
+        return NULL;
+    arg += n;
+    while (*arg == ' ')
+        arg++;
+    return arg;
+}
+
+static bool valid_xtext(const char *v)
+{
+    for (; *v; v++) {
+        unsigned char c = (unsigned char) *v;
+        if (c < 33 || c > 126 || c == '=')
+            return false;
+        if (c == '+') {
+            if (!isxdigit((unsigned char) v[1]) || !isxdigit((unsigned char) v[2]))
+                return false;
+            v += 2;
+        }
+    }
+    return true;
+}
+
+static bool valid_notify(const char *v)
+{
+    if (strcasecmp(v, "NEVER") == 0)
+        return true;
+    if (*v == 0)
+        return false;
+    char *copy = xstrdup(v), *save, *item;
+    bool okay = true;
+    for (item = strtok_r(copy, ",", &save); item && okay; item = strtok_r(NULL, ",", &save))
+        okay = strcasecmp(item, "SUCCESS") == 0 || strcasecmp(item, "FAILURE") == 0 ||
+               strcasecmp(item, "DELAY") == 0;
+    bool trailing = v[strlen(v) - 1] == ',' || v[0] == ',';
+    free(copy);
+    return okay && !trailing;
+}
+
+static bool valid_orcpt(const char *v)
+{
+    const char *semi = strchr(v, ';');
+    if (semi == NULL || semi == v || semi[1] == 0)
+        return false;
+    return valid_xtext(semi + 1);
+}
+
+static void cmd_mail(struct session *s, int cmd, char *arg)
+{
+    if (s->svc->helo_required && s->helo == NULL) {
+        error_reply(s, "503 5.5.1 Error: send HELO/EHLO first");
+        return;
+    }
+    if (s->sender != NULL) {
+        error_reply(s, "503 5.5.1 Error: nested MAIL command");
+        return;
+    }
+    char *text = skip_prefix(arg, "FROM:");
+    if (text == NULL || *text == 0) {
+        error_reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
+        return;
+    }
+    struct mail_args a;
+    char *err = NULL;
+    if (args_parse(s, text, true, &a, &err) == -1) {
+        error_reply(s, err);
+        free(err);
+        return;
+    }
+    long size = 0;
+    const char *body = NULL, *envid = NULL, *ret = NULL;
+    bool utf8 = false;
+    for (size_t i = 0; i < a.params.count; i++) {
+        char *p = a.params.items[i];
+        char *eq = strchr(p, '=');
+        const char *v = eq ? eq + 1 : "";
+        size_t nl = eq ? (size_t) (eq - p) : strlen(p);
+        if (nl == 4 && strncasecmp(p, "SIZE", 4) == 0 && eq) {
+            if (*v == 0 || strspn(v, "0123456789") != strlen(v)) {
+                error_reply(s, "501 5.5.4 Bad message size syntax");
+                goto done;
+            }
+            errno = 0;
+            long long n = strtoll(v, NULL, 10);
+            if (errno == ERANGE || n > LONG_MAX / 2) {
+                error_reply(s, "552 5.3.4 Message size exceeds file system imposed limit");
+                goto done;
+            }
+            size = (long) n;
+        } else if (nl == 4 && strncasecmp(p, "BODY", 4) == 0 && eq &&
+                   (strcasecmp(v, "8BITMIME") == 0 || strcasecmp(v, "7BIT") == 0)) {
+            body = v;
+        } else if (nl == 8 && strncasecmp(p, "SMTPUTF8", 8) == 0 && !eq && s->svc->smtputf8 &&
+                   !discarded(s, "smtputf8")) {
+            utf8 = true;
+        } else if (nl == 4 && strncasecmp(p, "AUTH", 4) == 0 && eq) {
+            /* AUTH=<> or AUTH=xtext: accepted, used only when logged in */
+        } else if ((nl == 3 && strncasecmp(p, "RET", 3) == 0 && eq) ||
+                   (nl == 5 && strncasecmp(p, "ENVID", 5) == 0 && eq)) {
+            if (discarded(s, "dsn")) {
+                error_reply(s, "501 5.7.1 DSN support is disabled");
+                goto done;
+            }
+            if (nl == 3) {
+                if (ret || (strcasecmp(v, "FULL") != 0 && strcasecmp(v, "HDRS") != 0)) {
+                    error_reply(s, "501 5.5.4 Bad RET parameter syntax");
+                    goto done;
+                }
+                ret = v;
+            } else {
+                if (envid || *v == 0 || !valid_xtext(v)) {
+                    error_reply(s, "501 5.5.4 Bad ENVID parameter syntax");
+                    goto done;
+                }
+                envid = v;
+            }
+        } else {
+            char *shown = str_printable(p, strlen(p));
+            session_reply(s, "555 5.5.4 Unsupported option: %s", shown);
+            session_error(s);
+            free(shown);
+            goto done;
+        }
+    }
+    int over = commands_rate_exceeded(s, "message", s->svc->msg_rate_limit);
+    if (over < 0)
+        goto done;
+    if (over) {
+        log_warnx("Message delivery request rate limit exceeded: %u from %s for service %s",
+                  s->rate_value, s->namaddr, s->svc->name);
+        session_reply(s, "421 4.7.0 %s Error: too much mail from %s", s->svc->myhostname, s->addr);
+        goto done;
+    }
+    if (size > 0) {
+        struct policy_result r;
+        if (policy_check_size(s->ps, size, &r) == POLICY_REJECT) {
+            error_reply(s, r.reply);
+            goto done;
+        }
+    }
+    if (!s->svc->delay_reject) {
+        struct policy_result r;
+        enum policy_status st = session_policy(s, policy_check_mail(s->ps, a.address, &r), &r);
+        if (st == POLICY_PENDING)
+            goto done;
+        if (st == POLICY_REJECT) {
+            error_reply(s, r.reply);
+            if (r.disconnect)
+                session_close(s, "mail");
+            goto done;
+        }
+    }
+    s->sender = arena_strdup(s->txn, a.address);
+    s->declared_size = size;
+    s->body_type = body ? arena_strdup(s->txn, body) : NULL;
+    s->smtputf8 = utf8;
+    s->envid = envid ? arena_strdup(s->txn, envid) : NULL;
+    s->ret = ret ? arena_strdup(s->txn, ret) : NULL;
+    policy_accept_mail(s->ps, s->sender);
+    policy_set_message_size(s->ps, size);
+    ok(s, cmd);
+    reply(s, "250 2.1.0 Ok");
+done:
+    mail_args_free(&a);
+}
+
+static void cmd_rcpt(struct session *s, int cmd, char *arg)
+{
+    if (s->sender == NULL) {
+        error_reply(s, "503 5.5.1 Error: need MAIL command");
+        return;
+    }
+    char *text = skip_prefix(arg, "TO:");
+    if (text == NULL || *text == 0) {
+        error_reply(s, "501 5.5.4 Syntax: RCPT TO:<address>");
+        return;
+    }
+    struct mail_args a;
+    char *err = NULL;
+    if (args_parse(s, text, false, &a, &err) == -1) {
+        error_reply(s, err);
+        free(err);
+        return;
+    }
+    if (*a.address == 0) {
+        error_reply(s, "501 5.1.3 Bad recipient address syntax");
+        goto done;
+    }
+    bool notify = false, orcpt = false;
+    for (size_t i = 0; i < a.params.count; i++) {
+        char *p = a.params.items[i];
+        char *eq = strchr(p, '=');
+        const char *v = eq ? eq + 1 : "";
+        size_t nl = eq ? (size_t) (eq - p) : strlen(p);
+        bool is_notify = nl == 6 && strncasecmp(p, "NOTIFY", 6) == 0 && eq;
+        bool is_orcpt = nl == 5 && strncasecmp(p, "ORCPT", 5) == 0 && eq;
+        if (is_notify || is_orcpt) {
+            if (discarded(s, "dsn")) {
+                error_reply(s, "501 5.7.1 DSN support is disabled");
+                goto done;
+            }
+            if (is_notify && (notify || !valid_notify(v))) {
+                error_reply(s, "501 5.5.4 Error: Bad NOTIFY parameter syntax");
+                goto done;
+            }
+            if (is_orcpt && (orcpt || !valid_orcpt(v))) {
+                error_reply(s, "501 5.5.4 Error: Bad ORCPT parameter syntax");
+                goto done;
+            }
+            notify |= is_notify;
+            orcpt |= is_orcpt;
+            continue;
+        }
+        char *shown = str_printable(p, strlen(p));
+        session_reply(s, "555 5.5.4 Unsupported option: %s", shown);
+        session_error(s);
+        free(shown);
+        goto done;
+    }
+    int over = commands_rate_exceeded(s, "rcpt", s->svc->rcpt_rate_limit);
+    if (over < 0)
+        goto done;
+    if (over) {
+        log_warnx("Recipient address rate limit exceeded: %u from %s for service %s", s->rate_value,
+                  s->namaddr, s->svc->name);
+        session_reply(s, "421 4.7.0 %s Error: too many recipients from %s", s->svc->myhostname,
+                      s->addr);
+        goto done;
+    }
+    if (s->svc->recipient_limit > 0 && (long) s->rcpts.count >= s->svc->recipient_limit) {
+        s->rcpt_attempts++;
+        error_reply(s, "452 4.5.3 Error: too many recipients");
+        goto done;
+    }
+    struct policy_result r;
+    enum policy_status st = session_policy(s, policy_check_rcpt(s->ps, a.address, &r), &r);
+    if (st == POLICY_PENDING)
+        goto done;
+    s->rcpt_attempts++;
+    if (st == POLICY_REJECT) {
+        error_reply(s, r.reply);
+        if (r.disconnect)
+            session_close(s, "rcpt");
+        goto done;
+    }
+    if (s->rcpts.count == 0 && s->msg == NULL && data_open_message(s) == -1) {
+        reply(s, "451 4.3.0 Error: queue file write error");
+        session_error(s);
+        goto done;
+    }
+    strlist_add(&s->rcpts, a.address);
+    policy_accept_rcpt(s->ps);
+    ok(s, cmd);
+    reply(s, "250 2.1.5 Ok");
+done:
+    mail_args_free(&a);
+}
+
+/* ---- DATA / BDAT ---- */
+
+static bool need_recipients(struct session *s, const char *cmd)
+{
+    if (s->rcpts.count > 0)
+        return true;
+    (void) cmd;
+    if (s->sender == NULL)
+        error_reply(s, "503 5.5.1 Error: need RCPT command");
+    else
+        error_reply(s, "554 5.5.1 Error: no valid recipients");
+    return false;
+}
+
+static void cmd_data(struct session *s, int cmd, char *arg)
+{
+    if (*arg) {
+        error_reply(s, "501 5.5.4 Syntax: DATA");
+        return;
+    }
+    if (s->data_rejected) {
+        /* Postfix keeps the transaction after an end-of-data reject. */
+    }
+    if (!need_recipients(s, "DATA"))
+        return;
+    if (s->bdat_active) {
+        error_reply(s, "503 5.5.1 Error: DATA can not be used with BDAT");
+        return;
+    }
+    struct policy_result r;
+    enum policy_status st = session_policy(s, policy_check_data(s->ps, &r), &r);
+    if (st == POLICY_PENDING)
+        return;
+    if (st == POLICY_REJECT) {
+        error_reply(s, r.reply);
+        if (r.disconnect)
+            session_close(s, "data");
+        return;
+    }
+    ok(s, cmd);
+    reply(s, "354 End data with <CR><LF>.<CR><LF>");
+    data_begin(s);
+}
+
+static void cmd_bdat(struct session *s, int cmd, char *arg)
+{
+    if (discarded(s, "chunking")) {
+        /* The chunk cannot be skipped without knowing we may read it. */
+        error_reply(s, "521 5.5.1 Error: command not implemented");
+        session_close(s, "bdat");
+        return;
+    }
+    /* BDAT size [LAST] */
+    char *sz = arg, *rest = arg + strcspn(arg, " ");
+    if (*rest)
+        *rest++ = 0;
+    while (*rest == ' ')
+        rest++;
+    bool last = strcasecmp(rest, "LAST") == 0;
+    char *endp;
+    long size = strtol(sz, &endp, 10);
+    if (*sz == 0 || *endp || size < 0 || (*rest && !last)) {
+        error_reply(s, "501 5.5.4 Syntax: BDAT count [LAST]");
+        return;
+    }
+    if (s->sender == NULL || s->rcpts.count == 0) {
+        /* The chunk must still be read and thrown away. */
+        s->bdat_remaining = size;
+        s->bdat_last = last;
+        if (s->sender == NULL)
+            error_reply(s, "503 5.5.1 Error: need RCPT command");
+        else
+            error_reply(s, "554 5.5.1 Error: no valid recipients");
+        s->msg_too_big = true; /* discard mode */
+        s->state = ST_BDAT;
+        bdat_read(s);
+        return;
+    }
+    if (!s->bdat_active) {
+        struct policy_result r;
+        enum policy_status st = session_policy(s, policy_check_data(s->ps, &r), &r);
+        if (st == POLICY_PENDING)
+            return;
+        if (st == POLICY_REJECT) {
+            error_reply(s, r.reply);
+            s->bdat_remaining = size;
+            s->bdat_last = last;
+            s->msg_too_big = true;
+            s->state = ST_BDAT;
+            bdat_read(s);
+            return;
+        }
+        s->bdat_active = true;
+        data_begin(s);
+    }
+    ok(s, cmd);
+    s->bdat_remaining = size;
+    s->bdat_last = last;
+    s->state = ST_BDAT;
+    bdat_read(s);
+}
+
+/* ---- simple commands ---- */
+
+static void cmd_rset(struct session *s, int cmd, char *arg)
+{
+    if (*arg) {
+        error_reply(s, "501 5.5.4 Syntax: RSET");
+        return;
+    }
+    session_transaction_reset(s);
+    ok(s, cmd);
+    reply(s, "250 2.0.0 Ok");
+}
+
+static void cmd_noop(struct session *s, int cmd, char *arg)
+{
+    (void) arg;
+    ok(s, cmd);
+    reply(s, "250 2.0.0 Ok");
+}
+
+static void cmd_quit(struct session *s, int cmd, char *arg)
+{
+    (void) arg;
+    ok(s, cmd);
+    reply(s, "221 2.0.0 Bye");
+    session_close(s, "quit");
+}
+
+static void cmd_vrfy(struct session *s, int cmd, char *arg)
+{
+    if (s->svc->disable_vrfy) {
+        error_reply(s, "502 5.5.1 VRFY command is disabled");
+        return;
+    }
+    if (*arg == 0) {
+        error_reply(s, "501 5.5.4 Syntax: VRFY address [SMTPUTF8]");
+        return;
+    }
+    struct strlist words;
+    strlist_init(&words);
+    args_words(arg, &words);
+    bool extra = words.count > 2 || (words.count == 2 && strcasecmp(words.items[1], "SMTPUTF8"));
+    strlist_free(&words);
+    struct mail_args a;
+    char *err = NULL;
+    if (extra || args_parse(s, arg, false, &a, &err) == -1 || *a.address == 0) {
+        if (!extra && err == NULL)
+            mail_args_free(&a);
+        free(err);
+        error_reply(s, "501 5.1.3 Bad recipient address syntax");
+        return;
+    }
+    struct policy_result r;
+    enum policy_status st = session_policy(s, policy_check_vrfy(s->ps, a.address, &r), &r);
+    if (st == POLICY_PENDING) {
+        mail_args_free(&a);
+        return;
+    }
+    if (st == POLICY_REJECT) {
+        error_reply(s, r.reply);
+    } else {
+        ok(s, cmd);
+        session_reply(s, "252 2.0.0 %s", a.raw);
+    }
+    mail_args_free(&a);
+}
+
+static void cmd_etrn(struct session *s, int cmd, char *arg)
+{
+    if (*arg == 0 || strchr(arg, ' ') != NULL) {
+        error_reply(s, "500 Syntax: ETRN domain");
+        return;
+    }
+    if (s->helo == NULL && s->svc->helo_required) {
+        error_reply(s, "503 Error: send HELO/EHLO first");
+        return;
+    }
+    if (s->sender != NULL) {
+        error_reply(s, "503 Error: MAIL transaction in progress");
+        return;
+    }
+    const char *domain = arg[0] == '@' || arg[0] == '#' ? arg + 1 : arg;
+    if (!etrn_valid_domain(domain)) {
+        error_reply(s, "501 Error: invalid parameter syntax");
+        return;
+    }
+    struct policy_result r;
+    enum policy_status st = session_policy(s, policy_check_etrn(s->ps, domain, &r), &r);
+    if (st == POLICY_PENDING)
+        return;
+    if (st == POLICY_REJECT) {
+        error_reply(s, r.reply);
+        return;
+    }
+    /* Mail for a domain in fast_flush_domains is run on request. */
+    if (s->svc->flush_domains && policy_match(s->svc->flush_domains, domain, NULL) > 0) {
+        ok(s, cmd);
+        reply(s, "250 Queuing started");
+        return;
+    }
+    session_reply(s, "459 <%s>: service unavailable", domain);
+    session_error(s);
+}
+
+/* ---- XCLIENT ---- */
+
+static bool xtext_decode(const char *in, struct buf *out)
+{
+    for (; *in; in++) {
+        if (*in == '+') {
+            if (!isxdigit((unsigned char) in[1]) || !isxdigit((unsigned char) in[2]))
+                return false;
+            char hex[3] = {in[1], in[2], 0};
+            buf_putc(out, (int) strtol(hex, NULL, 16));
+            in += 2;
+        } else {
+            buf_putc(out, *in);
+        }
+    }
+    return true;
+}
+
+static void cmd_xclient(struct session *s, int cmd, char *arg)
+{
+    if (!s->xclient_authorized) {
+        error_reply(s, "550 5.7.0 Error: insufficient authorization");
+        return;
+    }
+    if (*arg == 0) {
+        error_reply(s, "501 5.5.4 Syntax: XCLIENT attribute=value...");
+        return;
+    }
+    if (s->sender != NULL) {
+        error_reply(s, "503 5.5.1 Error: MAIL transaction in progress");
+        return;
+    }
+    char *addr = NULL, *name = NULL, *rev = NULL, *helo = NULL, *proto = NULL, *login = NULL,
+         *port = NULL;
+    bool name_set = false, rev_set = false, helo_set = false, login_set = false;
+    char *save, *tok;
+    for (tok = strtok_r(arg, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+        char *eq = strchr(tok, '=');
+        if (eq == NULL) {
+            char *shown = str_printable(tok, strlen(tok));
+            session_reply(s, "501 5.5.4 Bad XCLIENT attribute: %s", shown);
+            session_error(s);
+            free(shown);
+            return;
+        }
+        *eq = 0;
+        struct buf v;
+        buf_init(&v);
+        if (!xtext_decode(eq + 1, &v)) {
+            session_reply(s, "501 5.5.4 Bad %s syntax: %s", tok, eq + 1);
+            session_error(s);
+            buf_free(&v);
+            return;
+        }
+        char *val = arena_strdup(s->arena, buf_cstr(&v));
+        buf_free(&v);
+        if (strcasecmp(tok, "ADDR") == 0) {
+            const char *a = val;
+            if (strncasecmp(a, "IPV6:", 5) == 0)
+                a += 5;
+            if (strcmp(val, "[UNAVAILABLE]") != 0 && strcmp(val, "[TEMPUNAVAIL]") != 0 &&
+                !policy_valid_address(a)) {
+                session_reply(s, "501 5.5.4 Bad ADDR syntax: %s", val);
+                session_error(s);
+                return;
+            }
+            addr = arena_strdup(s->arena, a);
+        } else if (strcasecmp(tok, "NAME") == 0) {
+            name = val;
+            name_set = true;
+        } else if (strcasecmp(tok, "REVERSE_NAME") == 0) {
+            rev = val;
+            rev_set = true;
+        } else if (strcasecmp(tok, "HELO") == 0) {
+            helo = val;
+            helo_set = true;
+        } else if (strcasecmp(tok, "PROTO") == 0) {
+            if (strcasecmp(val, "SMTP") != 0 && strcasecmp(val, "ESMTP") != 0) {
+                session_reply(s, "501 5.5.4 Bad PROTO syntax: %s", val);
+                session_error(s);
+                return;
+            }
+            proto = val;
+        } else if (strcasecmp(tok, "LOGIN") == 0) {
+            login = val;
+            login_set = true;
+        } else if (strcasecmp(tok, "PORT") == 0) {
+            port = val;
+        } else if (strcasecmp(tok, "DESTADDR") == 0 || strcasecmp(tok, "DESTPORT") == 0) {
+            /* accepted, not used */
+        } else {
+            session_reply(s, "501 5.5.4 Bad XCLIENT attribute name: %s", tok);
+            session_error(s);
+            return;
+        }
+    }
+    ok(s, cmd);
+    /* The session starts over as the described client. */
+    if (addr && strcmp(addr, "[UNAVAILABLE]") != 0 && strcmp(addr, "[TEMPUNAVAIL]") != 0)
+        snprintf(s->addr, sizeof(s->addr), "%s", addr);
+    if (port)
+        s->port = (unsigned) atoi(port);
+    if (name_set) {
+        if (strcmp(name, "[UNAVAILABLE]") == 0) {
+            s->name = arena_strdup(s->arena, "unknown");
+            s->name_status = PEER_PERM;
+        } else if (strcmp(name, "[TEMPUNAVAIL]") == 0) {
+            s->name = arena_strdup(s->arena, "unknown");
+            s->name_status = PEER_TEMP;
+        } else {
+            s->name = name;
+            s->name_status = PEER_OK;
+            if (!rev_set) {
+                s->reverse_name = name;
+                s->reverse_status = PEER_OK;
+            }
+        }
+    }
+    if (rev_set) {
+        if (strcmp(rev, "[UNAVAILABLE]") == 0) {
+            s->reverse_name = arena_strdup(s->arena, "unknown");
+            s->reverse_status = PEER_PERM;
+        } else if (strcmp(rev, "[TEMPUNAVAIL]") == 0) {
+            s->reverse_name = arena_strdup(s->arena, "unknown");
+            s->reverse_status = PEER_TEMP;
+        } else {
+            s->reverse_name = rev;
+            s->reverse_status = PEER_OK;
+        }
+    }
+    s->namaddr = arena_printf(s->arena, "%s[%s]", s->name, s->addr);
+    s->helo = helo_set && strcmp(helo, "[UNAVAILABLE]") != 0 ? helo : NULL;
+    s->ehlo = false;
+    s->protocol = proto ? (strcasecmp(proto, "ESMTP") == 0 ? "ESMTP" : "SMTP") : "SMTP";
+    if (login_set && strcmp(login, "[UNAVAILABLE]") != 0) {
+        s->sasl_username = login;
+        s->sasl_method = arena_strdup(s->arena, "XCLIENT");
+    } else {
+        s->sasl_username = NULL;
+        s->sasl_method = NULL;
+    }
+    /* Authorizations follow the new client, as in Postfix. */
+    s->xclient_authorized =
+        s->svc->xclient_hosts && policy_match(s->svc->xclient_hosts, s->name, s->addr) > 0;
+    s->xforward_authorized =
+        s->svc->xforward_hosts && policy_match(s->svc->xforward_hosts, s->name, s->addr) > 0;
+    s->client_rejected = false;
+    s->ill_pipelining = false;
+    session_transaction_reset(s);
+    policy_set_helo(s->ps, s->helo);
+    policy_set_sasl(s->ps, s->sasl_method, s->sasl_username, NULL);
+    policy_set_pipelining_violation(s->ps, false);
+    session_greeting(s);
+}
+
+/* XFORWARD - attributes a trusted proxy passes on; they are accepted and
+ * recorded for logging, as the command is meant for content filters. */
+static void cmd_xforward(struct session *s, int cmd, char *arg)
+{
+    if (!s->xforward_authorized) {
+        error_reply(s, "550 5.7.0 Error: insufficient authorization");
+        return;
+    }
+    if (*arg == 0) {
+        error_reply(s, "501 5.5.4 Syntax: XFORWARD attribute=value...");
+        return;
+    }
+    if (s->sender != NULL) {
+        error_reply(s, "503 5.5.1 Error: MAIL transaction in progress");
+        return;
+    }
+    ok(s, cmd);
+    reply(s, "250 2.0.0 Ok");
+}
+
+/* ---- STARTTLS ---- */
+
+static void cmd_starttls(struct session *s, int cmd, char *arg)
+{
+    if (*arg) {
+        error_reply(s, "501 5.5.4 Syntax: STARTTLS");
+        return;
+    }
+    if (s->svc->tls == NULL || strcmp(s->svc->tls_level, "none") == 0 || !*s->svc->tls_level ||
+        discarded(s, "starttls")) {
+        error_reply(s, "502 5.5.1 Error: command not implemented");
+        return;
+    }
+    if (s->tls_active) {
+        error_reply(s, "554 5.5.1 Error: TLS already active");
+        return;
+    }
+    ok(s, cmd);
+    reply(s, "220 2.0.0 Ready to start TLS");
+    /* Anything the client sent after STARTTLS in the clear is dropped
+     * (the CVE-2011-0411 class of injection). */
+    struct evbuffer *in = bufferevent_get_input(s->bev);
+    evbuffer_drain(in, evbuffer_get_length(in));
+    s->state = ST_TLS;
+    struct bufferevent *tbev = tls_wrap_bufferevent(s->svc->tls, s->w->base, s->bev);
+    if (tbev == NULL) {
+        session_close(s, "tls");
+        return;
+    }
+    s->bev = tbev;
+    s->tls_active = true;
+    session_install_bev(s);
+    bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+    session_arm_timer(s, s->svc->starttls_timeout_ms);
+}
+
+void commands_tls_ready(struct session *s)
+{
+    struct policy_tls info;
+    if (!tls_session_info(s->bev, &info)) {
+        session_close(s, "tls");
+        return;
+    }
+    char *line = tls_log_text(s->bev, s->namaddr);
+    if (line)
+        log_info("%s", line);
+    free(line);
+    if (tls_server_require_ccert(s->svc->tls) && !info.cert_trusted) {
+        session_reply(s, "421 4.7.1 %s Error: %s", s->svc->myhostname,
+                      info.cert_present ? "Client certificate not trusted"
+                                        : "No client certificate presented");
+        session_close(s, "tls");
+        return;
+    }
+    policy_set_tls(s->ps, &info);
+    /* The session forgets everything learned before TLS. */
+    s->helo = NULL;
+    s->ehlo = false;
+    s->sasl_username = NULL;
+    s->sasl_method = NULL;
+    session_transaction_reset(s);
+    policy_set_helo(s->ps, NULL);
+    policy_set_sasl(s->ps, NULL, NULL, NULL);
+    if (s->svc->implicit_tls && s->commands == 0) {
+        session_tls_started(s);
+        return;
+    }
+    session_resume(s);
+}
+
+/* ---- dispatch ---- */
+
+typedef void (*handler_fn)(struct session *s, int cmd, char *arg);
+
+static const handler_fn handlers[CMD_COUNT] = {
+    [CMD_HELO] = cmd_helo,         [CMD_EHLO] = cmd_helo, [CMD_XCLIENT] = cmd_xclient,
+    [CMD_STARTTLS] = cmd_starttls, [CMD_AUTH] = cmd_auth, [CMD_MAIL] = cmd_mail,
+    [CMD_RCPT] = cmd_rcpt,         [CMD_DATA] = cmd_data, [CMD_BDAT] = cmd_bdat,
+    [CMD_RSET] = cmd_rset,         [CMD_NOOP] = cmd_noop, [CMD_VRFY] = cmd_vrfy,
+    [CMD_ETRN] = cmd_etrn,         [CMD_QUIT] = cmd_quit, [CMD_XFORWARD] = cmd_xforward,
+};
+
+static int lookup_command(const char *verb, size_t n)
+{
+    for (int c = 0; c < CMD_UNKNOWN; c++)
+        if (strlen(smtp_command_names[c]) == n && strncasecmp(smtp_command_names[c], verb, n) == 0)
+            return c;
+    return CMD_UNKNOWN;
+}
+
+static bool looks_like_header(const char *line)
+{
+    const char *p = line;
+    while (*p && *p != ':' && (unsigned char) *p > 32 && (unsigned char) *p < 127)
+        p++;
+    return p > line && *p == ':';
+}
+
+static void run_command(struct session *s)
+{
+    int cmd = s->pending_cmd;
+    const char *text = s->pending_arg ? s->pending_arg : "";
+    size_t n = strlen(text);
+    buf_reset(&s->arg);
+    buf_reserve(&s->arg, n + 1);
+    memcpy(s->arg.data, text, n + 1);
+    s->arg.len = n;
+    char *arg = s->arg.data;
+    if (cmd == CMD_COUNT) {
+        session_greeting(s);
+        return;
+    }
+    handlers[cmd](s, cmd, arg);
+}
+
+void commands_dispatch(struct session *s, char *line, size_t len)
+{
+    (void) len;
+    /* NUL bytes in a command line: Postfix sees the line up to the first. */
+    char *p = line;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    size_t vn = strcspn(p, " ");
+    int cmd = lookup_command(p, vn);
+    char *arg = p + vn;
+    while (*arg == ' ')
+        arg++;
+    /* Strip trailing spaces from arguments. */
+    size_t an = strlen(arg);
+    while (an > 0 && (arg[an - 1] == ' ' || arg[an - 1] == '\t'))
+        arg[--an] = 0;
+
+    if (s->error_count >= s->svc->hard_error_limit) {
+        session_reply(s, "421 4.7.0 %s Error: too many errors", s->svc->myhostname);
+        log_info("too many errors after %s from %s",
+                 s->commands ? smtp_command_names[s->pending_cmd] : "CONNECT", s->namaddr);
+        session_close(s, "errors");
+        return;
+    }
+    if (*p == 0) {
+        error_reply(s, "500 5.5.2 Error: bad syntax");
+        return;
+    }
+    s->commands++;
+    s->counts[cmd]++;
+    s->pending_cmd = cmd;
+    if (cmd == CMD_UNKNOWN) {
+        bool http = strncasecmp(p, "GET ", 4) == 0 || strncasecmp(p, "POST ", 5) == 0 ||
+                    strncasecmp(p, "CONNECT ", 8) == 0;
+        if (http || looks_like_header(p) || (*p && !isalpha((unsigned char) *p))) {
+            log_warnx("non-SMTP command from %s: %s", s->namaddr, str_printable(p, strlen(p)));
+            reply(s, "221 2.7.0 Error: I can break rules, too. Goodbye.");
+            session_close(s, "junk");
+            return;
+        }
+        error_reply(s, "500 5.5.2 Error: command not recognized");
+        return;
+    }
+    /* Pipelining: a command that must end a group (or any command from a
+     * client that did not say EHLO) with more input already waiting. */
+    bool more = evbuffer_get_length(bufferevent_get_input(s->bev)) > 0;
+    if (more && !s->ill_pipelining && ((command_flags[cmd] & F_LAST) || !s->ehlo)) {
+        s->ill_pipelining = true;
+        policy_set_pipelining_violation(s->ps, true);
+        log_info("improper command pipelining after %s from %s", smtp_command_names[cmd],
+                 s->namaddr);
+    }
+    if ((command_flags[cmd] & F_JUNK) && ++s->junk_count > s->svc->junk_command_limit)
+        session_error(s);
+    if (s->client_rejected && cmd != CMD_QUIT) {
+        error_reply(s, s->client_reject);
+        return;
+    }
+    if (s->svc->tls && strcmp(s->svc->tls_level, "encrypt") == 0 && !s->tls_active &&
+        cmd != CMD_EHLO && cmd != CMD_HELO && cmd != CMD_STARTTLS && cmd != CMD_QUIT &&
+        cmd != CMD_NOOP && cmd != CMD_XCLIENT && cmd != CMD_XFORWARD) {
+        error_reply(s, "530 5.7.0 Must issue a STARTTLS command first");
+        return;
+    }
+    free(s->pending_arg);
+    s->pending_arg = xstrdup(arg);
+    s->rate_state = 0;
+    run_command(s);
+}
+
+void commands_continue(struct session *s)
+{
+    s->state = ST_COMMAND;
+    run_command(s);
+    if (s->state == ST_COMMAND)
+        session_resume(s);
+}

@@ -1,0 +1,904 @@
+/*
+ * session - one SMTP connection: accept, the PROXY header, the client's
+ * name lookup, the greeting, the line reader with its hard limits, reply
+ * output (footers, soft_bounce, error sleeps), timers, the suspension of a
+ * command while the policy engine waits for DNS answers or a policy server,
+ * and the Postfix-format log lines (connect, disconnect with command
+ * counts, lost connection, timeout).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "smtp/smtp_int.h"
+
+static void read_cb(struct bufferevent *bev, void *arg);
+static void event_cb(struct bufferevent *bev, short what, void *arg);
+static void timer_cb(evutil_socket_t fd, short what, void *arg);
+static void start_session(struct session *s);
+
+/* ---- logging ---- */
+
+void session_log(struct session *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = xvasprintf(fmt, ap);
+    va_end(ap);
+    log_info("%s", msg);
+    free(msg);
+    (void) s;
+}
+
+static void log_policy_lines(struct session *s)
+{
+    const struct strlist *lines = policy_log_lines(s->ps);
+    for (size_t i = 0; i < lines->count; i++) {
+        const char *l = lines->items[i];
+        if (strncmp(l, "warning: ", 9) == 0)
+            log_warnx("%s", l + 9);
+        else
+            log_info("%s", l);
+    }
+}
+
+/* ---- timers ---- */
+
+void session_arm_timer(struct session *s, long ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(s->timer, &tv);
+}
+
+/* ---- replies ---- */
+
+/*
+ * write_reply - one reply (possibly multi-line via '\n') as SMTP lines.
+ * soft_bounce turns 5xx into 4xx everywhere, as Postfix's reply output
+ * does; smtpd_reject_footer is appended to 4xx and 5xx replies.
+ */
+static void write_reply(struct session *s, const char *text)
+{
+    struct evbuffer *out = bufferevent_get_output(s->bev);
+    char code[4] = "250";
+    struct buf all;
+    buf_init(&all);
+    buf_puts(&all, text);
+    bool error = text[0] == '4' || text[0] == '5';
+    if (error) {
+        const char *footer = config_get(s->svc->cfg, "smtpd_reject_footer");
+        if (*footer) {
+            buf_putc(&all, '\n');
+            /* "\c" at the start joins the footer to the last line */
+            if (strncmp(footer, "\\c", 2) == 0) {
+                buf_truncate(&all, all.len - 1);
+                footer += 2;
+            }
+            for (const char *f = footer; *f; f++) {
+                if (f[0] == '\\' && f[1] == 'n') {
+                    buf_putc(&all, '\n');
+                    f++;
+                } else {
+                    buf_putc(&all, *f);
+                }
+            }
+        }
+    }
+    char *t = all.data;
+    if (config_get_bool(s->svc->cfg, "soft_bounce") && t[0] == '5') {
+        t[0] = '4';
+        if (t[3] == ' ' && t[4] == '5' && t[5] == '.')
+            t[4] = '4';
+    }
+    memcpy(code, t, 3);
+    code[3] = 0;
+    if (strcmp(code, "421") == 0 || strcmp(code, "521") == 0)
+        s->hangup = true;
+    /* Continuation lines carry the code; an enhanced code is repeated. */
+    char *line = t;
+    bool first = true;
+    const char *dsn = NULL;
+    size_t dsn_len = 0;
+    if (t[3] == ' ' && (t[4] == '2' || t[4] == '4' || t[4] == '5') && t[5] == '.') {
+        dsn = t + 4;
+        dsn_len = strcspn(dsn, " \n");
+    }
+    while (line) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = 0;
+        const char *body = line;
+        if (first) {
+            body = line + (strlen(line) >= 4 ? 4 : strlen(line));
+        }
+        if (nl)
+            evbuffer_add_printf(out, "%s-", code);
+        else
+            evbuffer_add_printf(out, "%s ", code);
+        if (!first && dsn && strncmp(body, dsn, dsn_len) != 0)
+            evbuffer_add_printf(out, "%.*s ", (int) dsn_len, dsn);
+        evbuffer_add(out, body, strlen(body));
+        evbuffer_add(out, "\r\n", 2);
+        first = false;
+        line = nl ? nl + 1 : NULL;
+    }
+    buf_free(&all);
+    (void) error;
+}
+
+void session_reply_text(struct session *s, const char *text)
+{
+    if (s->bev == NULL)
+        return;
+    write_reply(s, text);
+}
+
+void session_reply(struct session *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *text = xvasprintf(fmt, ap);
+    va_end(ap);
+    session_reply_text(s, text);
+    free(text);
+}
+
+void session_error(struct session *s)
+{
+    s->error_count++;
+}
+
+void session_transaction_reset(struct session *s)
+{
+    if (s->msg)
+        queue_message_abort(s->msg);
+    s->msg = NULL;
+    s->qid[0] = 0;
+    s->sender = NULL;
+    strlist_free(&s->rcpts);
+    strlist_init(&s->rcpts);
+    s->rcpt_attempts = 0;
+    s->declared_size = 0;
+    s->msg_size = 0;
+    s->msg_too_big = false;
+    s->data_rejected = false;
+    s->bare_lf_seen = false;
+    s->eod_pending = false;
+    s->bdat_active = false;
+    s->bdat_remaining = 0;
+    s->bdat_last = false;
+    s->body_type = NULL;
+    s->smtputf8 = false;
+    s->envid = s->ret = NULL;
+    s->message_id = NULL;
+    policy_transaction_reset(s->ps);
+    arena_reset(s->txn);
+}
+
+/* ---- closing ---- */
+
+static void unlink_session(struct session *s)
+{
+    struct worker *w = s->w;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        w->sessions = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    w->n_sessions--;
+}
+
+static void log_disconnect(struct session *s)
+{
+    struct buf b;
+    buf_init(&b);
+    buf_printf(&b, "disconnect from %s", s->namaddr);
+    for (int c = 0; c < CMD_COUNT; c++) {
+        if (s->counts[c] == 0)
+            continue;
+        const char *name = c == CMD_UNKNOWN ? "unknown" : smtp_command_names[c];
+        char lower[16];
+        snprintf(lower, sizeof(lower), "%s", name);
+        str_lower(lower);
+        if (s->counts_ok[c] == s->counts[c])
+            buf_printf(&b, " %s=%u", lower, s->counts[c]);
+        else
+            buf_printf(&b, " %s=%u/%u", lower, s->counts_ok[c], s->counts[c]);
+    }
+    if (s->commands_ok == s->commands)
+        buf_printf(&b, " commands=%u", s->commands);
+    else
+        buf_printf(&b, " commands=%u/%u", s->commands_ok, s->commands);
+    log_info("%s", b.data);
+    buf_free(&b);
+}
+
+static void session_free(struct session *s)
+{
+    unlink_session(s);
+    if (s->anvil_counted)
+        anvil_request(s->w->anvil, "disconnect", s->svc->name, s->addr, NULL, NULL);
+    if (s->msg)
+        queue_message_abort(s->msg);
+    if (s->sasl)
+        sasl_session_free(s->sasl);
+    if (s->timer)
+        event_free(s->timer);
+    if (s->sleep_ev)
+        event_free(s->sleep_ev);
+    if (s->bev)
+        bufferevent_free(s->bev);
+    policy_session_free(s->ps);
+    strlist_free(&s->rcpts);
+    free(s->pending_arg);
+    buf_free(&s->line);
+    buf_free(&s->arg);
+    arena_free(s->txn);
+    arena_free(s->arena);
+    free(s);
+}
+
+/* close_now - the connection is gone or must go: log and free.  While a
+ * lookup or commit still holds the session, it is only marked; the last
+ * callback frees it. */
+static void close_now(struct session *s)
+{
+    if (s->async_refs > 0) {
+        s->closing = true;
+        s->state = ST_CLOSING;
+        if (s->bev)
+            bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+        evtimer_del(s->timer);
+        return;
+    }
+    log_disconnect(s);
+    session_free(s);
+}
+
+static void closing_write_cb(struct bufferevent *bev, void *arg)
+{
+    (void) bev;
+    close_now(arg);
+}
+
+bool session_release(struct session *s)
+{
+    s->async_refs--;
+    if (s->closing) {
+        if (s->async_refs == 0)
+            close_now(s);
+        return true;
+    }
+    return false;
+}
+
+/* session_close - flush what was written, then close */
+void session_close(struct session *s, const char *why)
+{
+    (void) why;
+    if (s->state == ST_CLOSING)
+        return;
+    s->state = ST_CLOSING;
+    evtimer_del(s->timer);
+    if (s->async_refs > 0) {
+        s->closing = true;
+        return;
+    }
+    struct evbuffer *out = bufferevent_get_output(s->bev);
+    bufferevent_disable(s->bev, EV_READ);
+    if (evbuffer_get_length(out) == 0) {
+        close_now(s);
+        return;
+    }
+    bufferevent_setcb(s->bev, NULL, closing_write_cb, event_cb, s);
+    bufferevent_enable(s->bev, EV_WRITE);
+    session_arm_timer(s, 10000);
+}
+
+/* lost - the client went away or timed out */
+static void lost(struct session *s, const char *what)
+{
+    const char *after = s->commands ? smtp_command_names[s->pending_cmd] : "CONNECT";
+    if (s->state == ST_DATA || s->state == ST_BDAT)
+        after = s->state == ST_DATA ? "DATA" : "BDAT";
+    if (s->state == ST_COMMAND || s->state == ST_WAIT)
+        after = s->commands ? smtp_command_names[s->pending_cmd] : "CONNECT";
+    log_info("%s after %s from %s", what, after, s->namaddr);
+    close_now(s);
+}
+
+/* ---- policy suspension ---- */
+
+struct pending_check {
+    struct session *s;
+    int outstanding;
+};
+
+static void provide_dns(void *arg, const struct dns_answer *a);
+static void provide_service(void *arg, const char *action);
+
+struct fetch {
+    struct session *s;
+    char *name;
+    enum dns_type type;
+    unsigned id;
+};
+
+static void fetch_done(struct session *s)
+{
+    bool last = s->pending && --s->pending->outstanding == 0;
+    if (last) {
+        free(s->pending);
+        s->pending = NULL;
+    }
+    if (session_release(s))
+        return;
+    if (last)
+        commands_continue(s);
+}
+
+static void provide_dns(void *arg, const struct dns_answer *a)
+{
+    struct fetch *f = arg;
+    struct session *s = f->s;
+    if (!s->closing)
+        policy_provide_dns(s->ps, f->name, f->type, a);
+    free(f->name);
+    free(f);
+    fetch_done(s);
+}
+
+static void provide_service(void *arg, const char *action)
+{
+    struct fetch *f = arg;
+    struct session *s = f->s;
+    if (!s->closing)
+        policy_provide_service(s->ps, f->id, action);
+    free(f);
+    fetch_done(s);
+}
+
+static void sleep_done(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd, (void) what;
+    struct fetch *f = arg;
+    struct session *s = f->s;
+    if (!s->closing)
+        policy_provide_sleep(s->ps, f->id);
+    free(f);
+    fetch_done(s);
+}
+
+/*
+ * session_policy - after a policy_check_*: PENDING starts the lookups the
+ * engine asked for and suspends the command; otherwise the result is
+ * logged and returned.
+ */
+enum policy_status session_policy(struct session *s, enum policy_status st, struct policy_result *r)
+{
+    if (st != POLICY_PENDING) {
+        log_policy_lines(s);
+        return st;
+    }
+    size_t n;
+    const struct policy_request *req = policy_pending(s->ps, &n);
+    s->pending = xcalloc(1, sizeof(*s->pending));
+    s->pending->s = s;
+    s->pending->outstanding = (int) n;
+    s->state = ST_WAIT;
+    bufferevent_disable(s->bev, EV_READ);
+    for (size_t i = 0; i < n; i++) {
+        struct fetch *f = xcalloc(1, sizeof(*f));
+        f->s = s;
+        f->id = req[i].id;
+        s->async_refs++;
+        switch (req[i].type) {
+        case POLICY_REQ_DNS:
+            f->name = xstrdup(req[i].name);
+            f->type = req[i].dns_type;
+            dns_lookup_async(s->w->resolver, req[i].name, req[i].dns_type, provide_dns, f);
+            break;
+        case POLICY_REQ_SERVICE:
+            policy_client_query(s->w->policy_client, req[i].name, req[i].request, provide_service,
+                                f);
+            break;
+        case POLICY_REQ_SLEEP: {
+            struct timeval tv = {req[i].seconds, 0};
+            event_base_once(s->w->base, -1, EV_TIMEOUT, sleep_done, f, &tv);
+            break;
+        }
+        }
+    }
+    (void) r;
+    return POLICY_PENDING;
+}
+
+/* session_resume - back to reading commands after an asynchronous step */
+void session_resume(struct session *s)
+{
+    if (s->state == ST_CLOSING)
+        return;
+    if (s->hangup) {
+        session_close(s, "hangup");
+        return;
+    }
+    s->state = ST_COMMAND;
+    bufferevent_enable(s->bev, EV_READ);
+    session_arm_timer(s, s->svc->timeout_ms);
+    /* Input that arrived meanwhile is already buffered. */
+    if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
+        read_cb(s->bev, s);
+}
+
+/* ---- reading ---- */
+
+/* take_line - the next command line (in s->line), or NULL; enforces
+ * line_length_limit by keeping the first part of a longer line and
+ * discarding the rest of it */
+static char *take_line(struct session *s, size_t *len_out, bool *had_cr)
+{
+    struct evbuffer *in = bufferevent_get_input(s->bev);
+    size_t limit = (size_t) s->svc->line_length_limit;
+    for (;;) {
+        struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
+        size_t avail = evbuffer_get_length(in);
+        if (s->discard_line) {
+            if (eol.pos < 0) {
+                evbuffer_drain(in, avail);
+                return NULL;
+            }
+            evbuffer_drain(in, (size_t) eol.pos + 1);
+            s->discard_line = false;
+            continue;
+        }
+        size_t n, keep;
+        if (eol.pos < 0) {
+            if (avail < limit)
+                return NULL;
+            n = keep = limit;
+            s->discard_line = true;
+        } else {
+            n = (size_t) eol.pos;
+            keep = n < limit ? n : limit;
+        }
+        buf_reset(&s->line);
+        buf_reserve(&s->line, keep + 1);
+        evbuffer_remove(in, s->line.data, keep);
+        if (!s->discard_line)
+            evbuffer_drain(in, n - keep + 1);
+        char *line = s->line.data;
+        line[keep] = 0;
+        *had_cr = !s->discard_line && keep > 0 && line[keep - 1] == '\r';
+        if (*had_cr)
+            line[--keep] = 0;
+        s->line.len = keep;
+        *len_out = keep;
+        return line;
+    }
+}
+
+static void read_commands(struct session *s)
+{
+    while (s->state == ST_COMMAND) {
+        size_t len;
+        bool had_cr;
+        char *line = take_line(s, &len, &had_cr);
+        if (line == NULL)
+            return;
+        if (!had_cr && s->bare_newline_mode == 2) {
+            /* smtpd_forbid_bare_newline = reject */
+            session_reply(s, "%ld 5.5.2 %s Error: bare <LF> received",
+                          config_get_int(s->svc->cfg, "smtpd_forbid_bare_newline_reject_code"),
+                          s->svc->myhostname);
+            session_error(s);
+            session_close(s, "bare LF");
+            return;
+        }
+        commands_dispatch(s, line, len);
+        if (s->hangup && s->state != ST_CLOSING) {
+            session_close(s, "hangup");
+            return;
+        }
+    }
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+    (void) bev;
+    struct session *s = arg;
+    switch (s->state) {
+    case ST_COMMAND:
+        session_arm_timer(s, s->svc->timeout_ms);
+        read_commands(s);
+        break;
+    case ST_DATA:
+        session_arm_timer(s, s->svc->timeout_ms);
+        data_read(s);
+        break;
+    case ST_BDAT:
+        session_arm_timer(s, s->svc->timeout_ms);
+        bdat_read(s);
+        break;
+    case ST_AUTH: {
+        size_t len;
+        bool had_cr;
+        session_arm_timer(s, s->svc->timeout_ms);
+        char *line = take_line(s, &len, &had_cr);
+        if (line)
+            commands_auth_line(s, line);
+        break;
+    }
+    case ST_PROXY: {
+        struct evbuffer *in = bufferevent_get_input(bev);
+        size_t avail = evbuffer_get_length(in);
+        unsigned char *data = evbuffer_pullup(
+            in, (ssize_t) (avail < SMTP_PROXY_HEADER_MAX ? avail : SMTP_PROXY_HEADER_MAX));
+        size_t used;
+        char addr[INET6_ADDRSTRLEN], saddr[INET6_ADDRSTRLEN];
+        unsigned port, sport;
+        int r = proxy_parse(data, avail < SMTP_PROXY_HEADER_MAX ? avail : SMTP_PROXY_HEADER_MAX,
+                            &used, addr, sizeof(addr), &port, saddr, sizeof(saddr), &sport);
+        if (r == 0)
+            return;
+        if (r < 0) {
+            log_warnx("haproxy read: bad or missing proxy header from %s", s->addr);
+            session_close(s, "proxy");
+            return;
+        }
+        evbuffer_drain(in, used);
+        snprintf(s->addr, sizeof(s->addr), "%s", addr);
+        s->port = port;
+        snprintf(s->server_addr, sizeof(s->server_addr), "%s", saddr);
+        s->server_port = sport;
+        start_session(s);
+        break;
+    }
+    default: break;
+    }
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    (void) bev;
+    struct session *s = arg;
+    if (what & BEV_EVENT_CONNECTED) {
+        commands_tls_ready(s);
+        return;
+    }
+    if (s->state == ST_CLOSING) {
+        close_now(s);
+        return;
+    }
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+        lost(s, "lost connection");
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd, (void) what;
+    struct session *s = arg;
+    if (s->state == ST_CLOSING) {
+        close_now(s);
+        return;
+    }
+    if (s->state == ST_WAIT) {
+        /* Waiting for our own lookups: their deadlines apply. */
+        session_arm_timer(s, s->svc->timeout_ms);
+        return;
+    }
+    session_reply(s, "421 4.4.2 %s Error: timeout exceeded", s->svc->myhostname);
+    log_info("timeout after %s from %s",
+             s->commands ? smtp_command_names[s->pending_cmd] : "CONNECT", s->namaddr);
+    session_close(s, "timeout");
+}
+
+/* ---- the client's name ---- */
+
+struct peer_lookup {
+    struct session *s;
+    int step; /* 0: PTR, 1: forward A/AAAA */
+    char *ptr_name;
+};
+
+static void greet(struct session *s);
+
+static void finish_peer(struct session *s, const char *name, enum peer_status ns,
+                        const char *reverse, enum peer_status rs)
+{
+    s->name = arena_strdup(s->arena, name);
+    s->name_status = ns;
+    s->reverse_name = arena_strdup(s->arena, reverse);
+    s->reverse_status = rs;
+    s->namaddr = arena_printf(s->arena, "%s[%s]", s->name, s->addr);
+    greet(s);
+}
+
+static void peer_forward_done(void *arg, const struct dns_answer *a)
+{
+    struct peer_lookup *pl = arg;
+    struct session *s = pl->s;
+    if (session_release(s)) {
+        free(pl->ptr_name);
+        free(pl);
+        return;
+    }
+    bool match = false;
+    for (struct dns_rr *rr = a && a->status == DNS_OK ? a->rrs : NULL; rr; rr = rr->next) {
+        unsigned char x[16], y[16];
+        int fam = strchr(s->addr, ':') ? AF_INET6 : AF_INET;
+        if (inet_pton(fam, s->addr, x) == 1 && inet_pton(fam, rr->data, y) == 1 &&
+            memcmp(x, y, fam == AF_INET ? 4 : 16) == 0)
+            match = true;
+    }
+    char *ptr = pl->ptr_name;
+    if (match) {
+        finish_peer(s, ptr, PEER_OK, ptr, PEER_OK);
+    } else if (a && a->status == DNS_RETRY) {
+        finish_peer(s, "unknown", PEER_TEMP, ptr, PEER_OK);
+    } else {
+        if (a && a->status == DNS_OK)
+            log_warnx("hostname %s does not resolve to address %s", ptr, s->addr);
+        else
+            log_warnx("hostname %s does not resolve to address %s: Name or service not known", ptr,
+                      s->addr);
+        finish_peer(s, "unknown", PEER_FORGED, ptr, PEER_OK);
+    }
+    free(ptr);
+    free(pl);
+}
+
+static void peer_ptr_done(void *arg, const struct dns_answer *a)
+{
+    struct peer_lookup *pl = arg;
+    struct session *s = pl->s;
+    if (session_release(s)) {
+        free(pl);
+        return;
+    }
+    if (a == NULL || a->status != DNS_OK || a->rrs == NULL) {
+        enum peer_status st = a && a->status == DNS_RETRY ? PEER_TEMP : PEER_PERM;
+        free(pl);
+        finish_peer(s, "unknown", st, "unknown", st);
+        return;
+    }
+    pl->ptr_name = xstrdup(a->rrs->data);
+    str_lower(pl->ptr_name);
+    s->async_refs++;
+    dns_lookup_async(s->w->resolver, pl->ptr_name, strchr(s->addr, ':') ? DNS_T_AAAA : DNS_T_A,
+                     peer_forward_done, pl);
+}
+
+static void lookup_peer(struct session *s)
+{
+    if (!config_get_bool(s->svc->cfg, "smtpd_peername_lookup")) {
+        finish_peer(s, "unknown", PEER_PERM, "unknown", PEER_PERM);
+        return;
+    }
+    char *rev = dns_reverse_name(s->addr);
+    if (rev == NULL) {
+        finish_peer(s, "unknown", PEER_PERM, "unknown", PEER_PERM);
+        return;
+    }
+    struct peer_lookup *pl = xcalloc(1, sizeof(*pl));
+    pl->s = s;
+    s->async_refs++;
+    s->state = ST_WAIT;
+    dns_lookup_async(s->w->resolver, rev, DNS_T_PTR, peer_ptr_done, pl);
+    free(rev);
+}
+
+/* ---- the greeting ---- */
+
+static bool input_waiting(struct session *s)
+{
+    if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
+        return true;
+    int n = 0;
+    return s->fd >= 0 && ioctl(s->fd, FIONREAD, &n) == 0 && n > 0;
+}
+
+/* session_greeting - the 220 reply, or the client-stage reject when
+ * smtpd_delay_reject = no (also after XCLIENT) */
+void session_greeting(struct session *s)
+{
+    policy_set_client(s->ps, s->addr, s->port, s->name, s->name_status, s->reverse_name,
+                      s->reverse_status);
+    policy_set_protocol(s->ps, s->protocol);
+    if (input_waiting(s) && !s->ill_pipelining) {
+        s->ill_pipelining = true;
+        log_info("improper command pipelining after CONNECT from %s", s->namaddr);
+        policy_set_pipelining_violation(s->ps, true);
+    }
+    if (!s->svc->delay_reject) {
+        struct policy_result r;
+        s->pending_cmd = CMD_UNKNOWN;
+        enum policy_status st = session_policy(s, policy_check_client(s->ps, &r), &r);
+        if (st == POLICY_PENDING) {
+            s->pending_cmd = CMD_COUNT; /* the greeting */
+            return;
+        }
+        if (st == POLICY_REJECT) {
+            session_reply_text(s, r.reply);
+            s->client_rejected = true;
+            s->client_reject =
+                arena_printf(s->arena, "503 5.7.0 Error: access denied for %s", s->namaddr);
+            if (r.disconnect) {
+                session_close(s, "rejected");
+                return;
+            }
+            session_resume(s);
+            return;
+        }
+    }
+    char *banner = xstrdup(s->svc->banner);
+    struct buf b;
+    buf_init(&b);
+    buf_printf(&b, "220 %s", banner);
+    session_reply_text(s, b.data);
+    buf_free(&b);
+    free(banner);
+    session_resume(s);
+}
+
+static void connect_limits_done(void *arg, unsigned count, unsigned rate)
+{
+    struct session *s = arg;
+    if (count)
+        s->anvil_counted = true;
+    if (session_release(s))
+        return;
+    struct service *svc = s->svc;
+    if (svc->conn_count_limit > 0 && count > (unsigned) svc->conn_count_limit) {
+        log_warnx("Connection concurrency limit exceeded: %u from %s for service %s", count,
+                  s->namaddr, svc->name);
+        session_reply(s, "421 4.7.0 %s Error: too many connections from %s", svc->myhostname,
+                      s->addr);
+        session_close(s, "limit");
+        return;
+    }
+    if (svc->conn_rate_limit > 0 && rate > (unsigned) svc->conn_rate_limit) {
+        log_warnx("Connection rate limit exceeded: %u from %s for service %s", rate, s->namaddr,
+                  svc->name);
+        session_reply(s, "421 4.7.0 %s Error: too many connections from %s", svc->myhostname,
+                      s->addr);
+        session_close(s, "limit");
+        return;
+    }
+    session_greeting(s);
+}
+
+static void greet(struct session *s)
+{
+    log_info("connect from %s", s->namaddr);
+    struct service *svc = s->svc;
+    s->xclient_authorized =
+        svc->xclient_hosts && policy_match(svc->xclient_hosts, s->name, s->addr) > 0;
+    s->xforward_authorized =
+        svc->xforward_hosts && policy_match(svc->xforward_hosts, s->name, s->addr) > 0;
+    s->bare_newline_mode = svc->forbid_bare_newline;
+    if (s->bare_newline_mode && svc->bare_newline_exclusions &&
+        policy_match(svc->bare_newline_exclusions, s->name, s->addr) > 0)
+        s->bare_newline_mode = 0;
+    s->limits_exempt =
+        svc->limit_exceptions && policy_match(svc->limit_exceptions, s->name, s->addr) > 0;
+    if (!s->limits_exempt && (svc->conn_count_limit > 0 || svc->conn_rate_limit > 0)) {
+        s->async_refs++;
+        s->state = ST_WAIT;
+        anvil_request(s->w->anvil, "connect", svc->name, s->addr, connect_limits_done, s);
+        return;
+    }
+    session_greeting(s);
+}
+
+static void start_session(struct session *s)
+{
+    /* The client's real address, or the one the PROXY header gave. */
+    policy_set_peer_address(s->ps, s->addr);
+    s->state = ST_WAIT;
+    lookup_peer(s);
+}
+
+/* ---- accept ---- */
+
+static void sockaddr_text(struct sockaddr *sa, char *buf, size_t len, unsigned *port)
+{
+    if (sa->sa_family == AF_INET6) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *) sa;
+        /* IPv4-mapped clients are shown as IPv4, as Postfix does */
+        if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+            inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], buf, (socklen_t) len);
+        else
+            inet_ntop(AF_INET6, &s6->sin6_addr, buf, (socklen_t) len);
+        *port = ntohs(s6->sin6_port);
+    } else {
+        struct sockaddr_in *s4 = (struct sockaddr_in *) sa;
+        inet_ntop(AF_INET, &s4->sin_addr, buf, (socklen_t) len);
+        *port = ntohs(s4->sin_port);
+    }
+}
+
+void session_accept(struct worker *w, struct service *svc, int fd, struct sockaddr *sa, int salen)
+{
+    (void) salen;
+    struct session *s = xcalloc(1, sizeof(*s));
+    s->w = w;
+    s->svc = svc;
+    s->fd = fd;
+    s->arena = arena_new(2048);
+    s->txn = arena_new(4096);
+    strlist_init(&s->rcpts);
+    s->started_us = clock_mono_us();
+    sockaddr_text(sa, s->addr, sizeof(s->addr), &s->port);
+    struct sockaddr_storage local;
+    socklen_t ll = sizeof(local);
+    if (getsockname(fd, (struct sockaddr *) &local, &ll) == 0)
+        sockaddr_text((struct sockaddr *) &local, s->server_addr, sizeof(s->server_addr),
+                      &s->server_port);
+    s->name = arena_strdup(s->arena, "unknown");
+    s->reverse_name = s->name;
+    s->namaddr = arena_printf(s->arena, "unknown[%s]", s->addr);
+    s->name_status = s->reverse_status = PEER_PERM;
+    s->protocol = "SMTP";
+    s->ps = policy_session_new(svc->policy);
+    policy_set_dns_resolver(s->ps, w->resolver);
+    policy_set_server(s->ps, s->server_addr, s->server_port);
+    policy_set_sasl_enabled(s->ps, svc->sasl_enable);
+    s->next = w->sessions;
+    if (w->sessions)
+        w->sessions->prev = s;
+    w->sessions = s;
+    w->n_sessions++;
+
+    if (svc->implicit_tls && svc->tls)
+        s->bev = tls_wrap_socket(svc->tls, w->base, fd);
+    else
+        s->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    session_install_bev(s);
+    s->timer = evtimer_new(w->base, timer_cb, s);
+    if (w->max_sessions && w->n_sessions > w->max_sessions) {
+        /* Over default_process_limit: say so and go. */
+        log_warnx("too many sessions (%u): refusing %s", w->n_sessions, s->addr);
+        session_reply(s, "421 4.3.2 %s Service temporarily unavailable", svc->myhostname);
+        session_close(s, "limit");
+        return;
+    }
+    if (svc->proxy_protocol) {
+        s->state = ST_PROXY;
+        bufferevent_enable(s->bev, EV_READ);
+        session_arm_timer(s, svc->proxy_timeout_ms);
+        return;
+    }
+    if (svc->implicit_tls && svc->tls) {
+        s->tls_active = true;
+        s->state = ST_TLS;
+        bufferevent_enable(s->bev, EV_READ);
+        session_arm_timer(s, svc->starttls_timeout_ms);
+        return;
+    }
+    bufferevent_enable(s->bev, EV_READ);
+    start_session(s);
+}
+
+void session_install_bev(struct session *s)
+{
+    bufferevent_setcb(s->bev, read_cb, NULL, event_cb, s);
+    bufferevent_setwatermark(s->bev, EV_READ, 0, 256 * 1024);
+}
+
+/* session_tls_started - implicit TLS finished its handshake */
+void session_tls_started(struct session *s)
+{
+    start_session(s);
+}
+
+void session_free_all(struct worker *w)
+{
+    while (w->sessions)
+        session_free(w->sessions);
+}
