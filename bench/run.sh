@@ -9,3 +9,5 @@ echo "== $(date -u +%Y-%m-%d) bench/cidr.sh"
 bench/cidr.sh
 echo "== $(date -u +%Y-%m-%d) bench/policy.sh"
 bench/policy.sh
+echo "== $(date -u +%Y-%m-%d) bench/queue.sh"
+bench/queue.sh
