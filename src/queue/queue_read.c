@@ -239,6 +239,9 @@ int queue_scan(struct queue *q, struct queue_entry **entries, size_t *count)
             e->path = xasprintf("%s/%s/%s", q->dir, e->dir, e->qid);
             if (scan_one(dirfd, de->d_name, e) == 0) {
                 e->complete = true;
+            } else if (errno == ENOENT) { /* delivered or moved meanwhile */
+                queue_entry_clear(e);
+                n--;
             } else {
                 e->error = errno;
                 free(e->sender);

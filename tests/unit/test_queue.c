@@ -419,6 +419,36 @@ static void test_commit_without_envelope_fails(void **state)
     free(dir);
 }
 
+static void test_commit_never_replaces(void **state)
+{
+    (void) state;
+    /* Should an ID ever repeat, the commit fails instead of replacing the
+     * message already queued under it. */
+    char *dir;
+    struct queue *q = open_blocking(&dir);
+    char qid[QUEUE_ID_MAX];
+    char *err = NULL;
+    struct queue_message *m = queue_message_new(q, qid, &err);
+    struct queue_envelope env = {.sender = "new@example.org"};
+    queue_message_envelope(m, &env);
+    char *other = xasprintf("%s/incoming/%s", dir, qid);
+    FILE *f = fopen(other, "w");
+    fputs("the message queued first\n", f);
+    fclose(f);
+    int result = -1;
+    queue_message_commit(m, commit_result, &result);
+    assert_int_equal(result, EEXIST);
+    struct buf b;
+    buf_init(&b);
+    assert_int_equal(file_read_all(other, &b), 0);
+    assert_string_equal(b.data, "the message queued first\n");
+    assert_int_equal(count_files(dir, "tmp"), 0);
+    buf_free(&b);
+    free(other);
+    queue_close(q);
+    free(dir);
+}
+
 /* ---- a crash: incomplete and foreign files ---- */
 
 static void test_truncated_files_are_incomplete(void **state)
@@ -796,6 +826,7 @@ int main(void)
         cmocka_unit_test(test_envelope_records),
         cmocka_unit_test(test_abort_leaves_nothing),
         cmocka_unit_test(test_commit_without_envelope_fails),
+        cmocka_unit_test(test_commit_never_replaces),
         cmocka_unit_test(test_truncated_files_are_incomplete),
         cmocka_unit_test(test_crash_leftovers),
         cmocka_unit_test(test_loop_commits_group),
