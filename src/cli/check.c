@@ -227,6 +227,12 @@ static bool evaluate(struct checker *c,
     print_logs(c);
     if (st == POLICY_REJECT && r->disconnect)
         c->closed = true;
+    if (st == POLICY_REJECT && r->hangup) {
+        /* HANGUP: the server logs the reply but closes without sending it */
+        char *shown = xasprintf("[hangup, not sent: %s]", r->reply);
+        snprintf(r->reply, sizeof(r->reply), "%.*s", (int) sizeof(r->reply) - 1, shown);
+        free(shown);
+    }
     return st == POLICY_OK;
 }
 

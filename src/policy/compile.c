@@ -368,6 +368,7 @@ static struct policy *policy_compile_mode(struct config *cfg, struct strlist *er
     p->reject_unlisted_sender = config_get_bool(cfg, "smtpd_reject_unlisted_sender");
     p->reject_unlisted_recipient = config_get_bool(cfg, "smtpd_reject_unlisted_recipient");
     p->swap_bangpath = config_get_bool(cfg, "swap_bangpath");
+    p->smtputf8_enable = config_get_bool(cfg, "smtputf8_enable");
     p->percent_hack = config_get_bool(cfg, "allow_percent_hack");
     p->resolve_dequoted = config_get_bool(cfg, "resolve_dequoted_address");
     p->resolve_null_domain = config_get_bool(cfg, "resolve_null_domain");

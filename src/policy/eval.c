@@ -220,6 +220,15 @@ int check_table_result(struct eval *e, const char *table, const char *value, con
                             dsn_fix(dsn, reply_class, dsnbuf), "<%s>: %s rejected: %s", reply_name,
                             reply_class, *rest ? rest : "Access denied");
     }
+    if (word_is(value, cmd_len, "HANGUP")) {
+        /* Postfix's test action: the reject is logged, the client gets no
+         * reply, only a closed connection. */
+        int rc = check_reject(e, ERR_POLICY, 421, "4.7.0", "<%s>: %s rejected: %s", reply_name,
+                              reply_class, *text ? text : "Server hangup");
+        if (rc == CHECK_REJECT)
+            e->hangup = true;
+        return rc;
+    }
     if (word_is(value, cmd_len, "WARN")) {
         log_whatsup(e, "warn", text);
         return CHECK_DUNNO;
@@ -564,6 +573,7 @@ static enum policy_status run(struct policy_session *s, enum check_kind kind, co
         snprintf(r->reply, sizeof(r->reply), "%s", e.reply);
         r->code = e.reply_code;
         r->disconnect = r->code == 421 || r->code == 521;
+        r->hangup = e.hangup;
         return POLICY_REJECT;
     }
     r->status = POLICY_OK;

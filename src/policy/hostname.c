@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "policy/policy_int.h"
@@ -43,6 +44,21 @@ bool valid_hostname(const char *name)
     if (!non_numeric)
         return false;
     return (size_t) (cp - name) <= HOSTNAME_MAX;
+}
+
+bool valid_utf8_hostname(const char *name)
+{
+    size_t n = strlen(name);
+    if (!str_valid_utf8(name, n))
+        return false;
+    /* Each non-ASCII byte stands for a letter in the ASCII check. */
+    char *ascii = xstrdup(name);
+    for (char *c = ascii; *c; c++)
+        if ((unsigned char) *c >= 0x80)
+            *c = 'x';
+    bool ok = valid_hostname(ascii);
+    free(ascii);
+    return ok;
 }
 
 bool valid_ipv4_hostaddr(const char *addr)

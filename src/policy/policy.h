@@ -91,6 +91,11 @@ void policy_set_instance(struct policy_session *s, const char *instance);
 /* policy_transaction_reset - RSET / end of a mail transaction */
 void policy_transaction_reset(struct policy_session *s);
 
+/* policy_expand - a template with the session's $client_address,
+ * $client_port, $helo_name, $sender ... (as in smtpd_reject_footer);
+ * allocated, NULL when the template is malformed */
+char *policy_expand(struct policy_session *s, const char *where, const char *template);
+
 const char *policy_client_name(const struct policy_session *s);
 const char *policy_client_addr(const struct policy_session *s);
 const char *policy_client_namaddr(const struct policy_session *s); /* name[addr] */
@@ -137,6 +142,7 @@ struct policy_result {
     char reply[600]; /* "554 5.7.1 <x>: Recipient address rejected: ..." */
     int code;        /* numeric reply code (after soft_bounce) */
     bool disconnect; /* 421 / 521 results end the session */
+    bool hangup;     /* HANGUP: end the session without sending the reply */
 };
 
 /*

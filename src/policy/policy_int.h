@@ -15,6 +15,8 @@
 bool valid_hostname(const char *name);
 bool valid_ipv4_hostaddr(const char *addr);
 bool valid_ipv6_hostaddr(const char *addr);
+/* valid_utf8_hostname - as valid_hostname, with UTF-8 letters allowed */
+bool valid_utf8_hostname(const char *name);
 bool valid_hostaddr(const char *addr);
 /* valid_mailhost_addr - IPv4, or "IPv6:" + IPv6, as inside an address literal */
 bool valid_mailhost_addr(const char *addr);
@@ -242,7 +244,7 @@ struct policy {
         *default_rbl_reply, *empty_address_recipient, *double_bounce_sender, *mail_name;
     bool parent_access_maps; /* parent_domain_matches_subdomains has smtpd_access_maps */
     bool delay_reject, soft_bounce, allow_untrusted_routing, reject_unlisted_sender,
-        reject_unlisted_recipient, swap_bangpath, percent_hack, resolve_dequoted,
+        reject_unlisted_recipient, smtputf8_enable, swap_bangpath, percent_hack, resolve_dequoted,
         resolve_null_domain, show_unknown_table, sasl_auth_enable;
     int access_map_reject_code, access_map_defer_code, defer_code, reject_code,
         maps_rbl_reject_code, invalid_hostname_reject_code, non_fqdn_reject_code,
@@ -360,6 +362,7 @@ struct eval {
     int warn_if_reject; /* recursion level that asked, 0: off */
     char reply[600];    /* the last reject */
     int reply_code;
+    bool hangup; /* the reject is not sent: the connection is dropped */
     int sleep_index; /* sleeps met in this pass */
     int service_index;
     const char *list_name;

@@ -334,6 +334,32 @@ const struct dns_answer *need_dns(struct eval *e, const char *name, enum dns_typ
 
 /* ---- macros for reply templates ---- */
 
+struct expand_ctx {
+    struct policy_session *s;
+    const char *where;
+};
+
+static const char *expand_lookup(void *arg, const char *name)
+{
+    struct expand_ctx *c = arg;
+    const char *v = policy_macro(c->s, c->where, name);
+    return v ? policy_filter_value(c->s, v) : NULL;
+}
+
+char *policy_expand(struct policy_session *s, const char *where, const char *template)
+{
+    struct expand_ctx c = {.s = s, .where = where};
+    struct buf out;
+    buf_init(&out);
+    char *err = NULL;
+    if (expand(template, expand_lookup, &c, &out, &err) == -1) {
+        free(err);
+        buf_free(&out);
+        return NULL;
+    }
+    return buf_steal(&out);
+}
+
 const char *policy_macro(struct policy_session *s, const char *where, const char *name)
 {
     static char num[32];
@@ -342,6 +368,8 @@ const char *policy_macro(struct policy_session *s, const char *where, const char
     if (strcmp(name, "client_name") == 0)
         return s->name;
     if (strcmp(name, "client_port") == 0) {
+        if (s->port == 0)
+            return "unknown"; /* not known (XCLIENT PORT=[UNAVAILABLE]) */
         snprintf(num, sizeof(num), "%u", s->port);
         return num;
     }

@@ -131,8 +131,14 @@ int args_parse(struct session *s, const char *text, bool sender, struct mail_arg
     for (size_t i = 1; i < words.count; i++)
         strlist_add(&out->params, words.items[i]);
     strlist_free(&words);
+    /* "user@" names no domain at all */
+    bool empty_domain = *inner && inner[strlen(inner) - 1] == '@';
     out->address = policy_address_internal(inner);
     free(inner);
+    if (empty_domain) {
+        *err = xstrdup(bad);
+        return -1;
+    }
     if (*out->address && !policy_address_ok(s->svc->policy, out->address)) {
         *err = xstrdup(bad);
         return -1;

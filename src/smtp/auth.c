@@ -44,7 +44,7 @@ void cmd_auth(struct session *s, int cmd, char *arg)
         *initial++ = 0;
     while (*initial == ' ')
         initial++;
-    if (*mech == 0) {
+    if (*mech == 0 || initial[strcspn(initial, " \t")] != 0) {
         session_reply(s, "501 5.5.4 Syntax: AUTH mechanism");
         session_error(s);
         return;
@@ -66,7 +66,7 @@ void cmd_auth(struct session *s, int cmd, char *arg)
     s->auth_challenge = NULL;
     s->state = ST_WAIT;
     bufferevent_disable(s->bev, EV_READ);
-    s->async_refs++;
+    session_hold(s);
     s->sasl = sasl_start(s->svc->sasl, mech, *initial ? initial : NULL, s->addr, s->server_addr,
                          s->tls_active, auth_done, s);
 }
@@ -74,14 +74,18 @@ void cmd_auth(struct session *s, int cmd, char *arg)
 static void auth_done(void *arg, struct sasl_result *r)
 {
     struct session *s = arg;
-    if (session_release(s))
+    if (s->closing) {
+        session_release(s);
         return;
+    }
     switch (r->status) {
     case SASL_CONTINUE:
         s->auth_challenge = arena_strdup(s->arena, r->challenge ? r->challenge : "");
         session_reply(s, "334 %s", s->auth_challenge);
         s->state = ST_AUTH;
         bufferevent_enable(s->bev, EV_READ);
+        session_process_input(s);
+        session_release(s);
         return;
     case SASL_OK:
         s->sasl_username = arena_strdup(s->arena, r->username);
@@ -116,6 +120,7 @@ static void auth_done(void *arg, struct sasl_result *r)
     }
     auth_finish(s);
     session_resume(s);
+    session_release(s);
 }
 
 void commands_auth_line(struct session *s, char *line)
@@ -129,6 +134,6 @@ void commands_auth_line(struct session *s, char *line)
     }
     s->state = ST_WAIT;
     bufferevent_disable(s->bev, EV_READ);
-    s->async_refs++;
+    session_hold(s);
     sasl_step(s->sasl, line);
 }

@@ -6,6 +6,7 @@
  * from the top when the facts arrive; state changes happen only after the
  * checks, so re-running is safe.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -28,12 +29,21 @@ const char *const smtp_command_names[CMD_COUNT] = {
 
 /* Commands that must end a pipelined group (RFC 2920), and those that count
  * towards smtpd_junk_command_limit. */
-#define F_LAST (1u << 0)
-#define F_JUNK (1u << 1)
+#define F_LAST    (1u << 0)
+#define F_JUNK    (1u << 1)
+#define F_PRE_TLS (1u << 2) /* allowed before STARTTLS at level encrypt */
 static const unsigned command_flags[CMD_COUNT] = {
-    [CMD_HELO] = F_LAST | F_JUNK, [CMD_EHLO] = F_LAST | F_JUNK, [CMD_STARTTLS] = F_LAST,
-    [CMD_DATA] = F_LAST,          [CMD_RSET] = F_JUNK,          [CMD_NOOP] = F_LAST | F_JUNK,
-    [CMD_VRFY] = F_LAST | F_JUNK, [CMD_ETRN] = F_JUNK,          [CMD_QUIT] = F_LAST,
+    [CMD_HELO] = F_LAST | F_JUNK | F_PRE_TLS,
+    [CMD_EHLO] = F_LAST | F_JUNK | F_PRE_TLS,
+    [CMD_XCLIENT] = F_LAST | F_PRE_TLS,
+    [CMD_XFORWARD] = F_PRE_TLS,
+    [CMD_STARTTLS] = F_PRE_TLS,
+    [CMD_DATA] = F_LAST,
+    [CMD_RSET] = F_JUNK,
+    [CMD_NOOP] = F_LAST | F_JUNK | F_PRE_TLS,
+    [CMD_VRFY] = F_LAST | F_JUNK,
+    [CMD_ETRN] = F_JUNK,
+    [CMD_QUIT] = F_PRE_TLS,
 };
 
 static void reply(struct session *s, const char *text)
@@ -64,9 +74,9 @@ static void rate_done(void *arg, unsigned count, unsigned rate)
     s->rate_state = 2;
     if (!was_asked) /* answered before anvil_request returned */
         return;
-    if (session_release(s))
-        return;
-    commands_continue(s);
+    if (!s->closing)
+        commands_continue(s);
+    session_release(s);
 }
 
 /*
@@ -79,7 +89,7 @@ int commands_rate_exceeded(struct session *s, const char *event, long limit)
         return 0;
     if (s->rate_state == 0) {
         s->rate_state = 1;
-        s->async_refs++;
+        session_hold(s);
         anvil_request(s->w->anvil, event, s->svc->name, s->addr, rate_done, s);
         if (s->rate_state == 1) {
             s->state = ST_WAIT;
@@ -200,9 +210,7 @@ static void cmd_helo(struct session *s, int cmd, char *arg)
         error_reply(s, cmd == CMD_EHLO ? "501 Syntax: EHLO hostname" : "501 Syntax: HELO hostname");
         return;
     }
-    /* The argument is one word; Postfix keeps the first. */
-    char *end = arg + strcspn(arg, " \t");
-    *end = 0;
+    /* The whole argument is the name, spaces and all, as in Postfix. */
     if (!s->svc->delay_reject) {
         struct policy_result r;
         policy_set_protocol(s->ps, cmd == CMD_EHLO ? "ESMTP" : "SMTP");
@@ -210,9 +218,7 @@ static void cmd_helo(struct session *s, int cmd, char *arg)
         if (st == POLICY_PENDING)
             return;
         if (st == POLICY_REJECT) {
-            error_reply(s, r.reply);
-            if (r.disconnect)
-                session_close(s, "helo");
+            session_rejected(s, &r);
             return;
         }
     }
@@ -375,7 +381,7 @@ static void cmd_mail(struct session *s, int cmd, char *arg)
     if (size > 0) {
         struct policy_result r;
         if (policy_check_size(s->ps, size, &r) == POLICY_REJECT) {
-            error_reply(s, r.reply);
+            session_rejected(s, &r);
             goto done;
         }
     }
@@ -385,9 +391,7 @@ static void cmd_mail(struct session *s, int cmd, char *arg)
         if (st == POLICY_PENDING)
             goto done;
         if (st == POLICY_REJECT) {
-            error_reply(s, r.reply);
-            if (r.disconnect)
-                session_close(s, "mail");
+            session_rejected(s, &r);
             goto done;
         }
     }
@@ -469,8 +473,11 @@ static void cmd_rcpt(struct session *s, int cmd, char *arg)
         goto done;
     }
     if (s->svc->recipient_limit > 0 && (long) s->rcpts.count >= s->svc->recipient_limit) {
+        /* Only recipients past the overshoot limit count as errors. */
         s->rcpt_attempts++;
-        error_reply(s, "452 4.5.3 Error: too many recipients");
+        reply(s, "452 4.5.3 Error: too many recipients");
+        if (s->rcpt_overshoot++ >= s->svc->recipient_overshoot_limit)
+            session_error(s);
         goto done;
     }
     struct policy_result r;
@@ -479,9 +486,7 @@ static void cmd_rcpt(struct session *s, int cmd, char *arg)
         goto done;
     s->rcpt_attempts++;
     if (st == POLICY_REJECT) {
-        error_reply(s, r.reply);
-        if (r.disconnect)
-            session_close(s, "rcpt");
+        session_rejected(s, &r);
         goto done;
     }
     if (s->rcpts.count == 0 && s->msg == NULL && data_open_message(s) == -1) {
@@ -522,8 +527,8 @@ static void cmd_data(struct session *s, int cmd, char *arg)
     }
     if (!need_recipients(s, "DATA"))
         return;
-    if (s->bdat_active) {
-        error_reply(s, "503 5.5.1 Error: DATA can not be used with BDAT");
+    if (s->bdat_active || s->bdat_error) {
+        error_reply(s, "503 5.5.1 Error: DATA after BDAT");
         return;
     }
     struct policy_result r;
@@ -531,72 +536,12 @@ static void cmd_data(struct session *s, int cmd, char *arg)
     if (st == POLICY_PENDING)
         return;
     if (st == POLICY_REJECT) {
-        error_reply(s, r.reply);
-        if (r.disconnect)
-            session_close(s, "data");
+        session_rejected(s, &r);
         return;
     }
     ok(s, cmd);
     reply(s, "354 End data with <CR><LF>.<CR><LF>");
     data_begin(s);
-}
-
-static void cmd_bdat(struct session *s, int cmd, char *arg)
-{
-    if (discarded(s, "chunking")) {
-        /* The chunk cannot be skipped without knowing we may read it. */
-        error_reply(s, "521 5.5.1 Error: command not implemented");
-        session_close(s, "bdat");
-        return;
-    }
-    /* BDAT size [LAST] */
-    char *sz = arg, *rest = arg + strcspn(arg, " ");
-    if (*rest)
-        *rest++ = 0;
-    while (*rest == ' ')
-        rest++;
-    bool last = strcasecmp(rest, "LAST") == 0;
-    char *endp;
-    long size = strtol(sz, &endp, 10);
-    if (*sz == 0 || *endp || size < 0 || (*rest && !last)) {
-        error_reply(s, "501 5.5.4 Syntax: BDAT count [LAST]");
-        return;
-    }
-    if (s->sender == NULL || s->rcpts.count == 0) {
-        /* The chunk must still be read and thrown away. */
-        s->bdat_remaining = size;
-        s->bdat_last = last;
-        if (s->sender == NULL)
-            error_reply(s, "503 5.5.1 Error: need RCPT command");
-        else
-            error_reply(s, "554 5.5.1 Error: no valid recipients");
-        s->msg_too_big = true; /* discard mode */
-        s->state = ST_BDAT;
-        bdat_read(s);
-        return;
-    }
-    if (!s->bdat_active) {
-        struct policy_result r;
-        enum policy_status st = session_policy(s, policy_check_data(s->ps, &r), &r);
-        if (st == POLICY_PENDING)
-            return;
-        if (st == POLICY_REJECT) {
-            error_reply(s, r.reply);
-            s->bdat_remaining = size;
-            s->bdat_last = last;
-            s->msg_too_big = true;
-            s->state = ST_BDAT;
-            bdat_read(s);
-            return;
-        }
-        s->bdat_active = true;
-        data_begin(s);
-    }
-    ok(s, cmd);
-    s->bdat_remaining = size;
-    s->bdat_last = last;
-    s->state = ST_BDAT;
-    bdat_read(s);
 }
 
 /* ---- simple commands ---- */
@@ -658,7 +603,7 @@ static void cmd_vrfy(struct session *s, int cmd, char *arg)
         return;
     }
     if (st == POLICY_REJECT) {
-        error_reply(s, r.reply);
+        session_rejected(s, &r);
     } else {
         ok(s, cmd);
         session_reply(s, "252 2.0.0 %s", a.raw);
@@ -690,7 +635,7 @@ static void cmd_etrn(struct session *s, int cmd, char *arg)
     if (st == POLICY_PENDING)
         return;
     if (st == POLICY_REJECT) {
-        error_reply(s, r.reply);
+        session_rejected(s, &r);
         return;
     }
     /* Mail for a domain in fast_flush_domains is run on request. */
@@ -705,12 +650,12 @@ static void cmd_etrn(struct session *s, int cmd, char *arg)
 
 /* ---- XCLIENT ---- */
 
-static bool xtext_decode(const char *in, struct buf *out)
+/* xtext_decode - RFC 3461 xtext; an invalid "+XX" is kept as it is, as
+ * Postfix does */
+static void xtext_decode(const char *in, struct buf *out)
 {
     for (; *in; in++) {
-        if (*in == '+') {
-            if (!isxdigit((unsigned char) in[1]) || !isxdigit((unsigned char) in[2]))
-                return false;
+        if (*in == '+' && isxdigit((unsigned char) in[1]) && isxdigit((unsigned char) in[2])) {
             char hex[3] = {in[1], in[2], 0};
             buf_putc(out, (int) strtol(hex, NULL, 16));
             in += 2;
@@ -718,143 +663,176 @@ static bool xtext_decode(const char *in, struct buf *out)
             buf_putc(out, *in);
         }
     }
-    return true;
 }
 
+static bool unavailable(const char *v)
+{
+    return strcmp(v, "[UNAVAILABLE]") == 0 || strcmp(v, "[TEMPUNAVAIL]") == 0;
+}
+
+/* xclient_address - ADDR / DESTADDR: IPv4, or IPv6 with the "IPV6:" prefix
+ * (any case) when the server does IPv6; written in its standard form */
+static bool xclient_address(struct session *s, const char *v, char *out, size_t outlen)
+{
+    unsigned char bin[16];
+    if (strncasecmp(v, "IPV6:", 5) == 0) {
+        if (!s->svc->ipv6 || inet_pton(AF_INET6, v + 5, bin) != 1)
+            return false;
+        return inet_ntop(AF_INET6, bin, out, (socklen_t) outlen) != NULL;
+    }
+    if (inet_pton(AF_INET, v, bin) != 1)
+        return false;
+    return inet_ntop(AF_INET, bin, out, (socklen_t) outlen) != NULL;
+}
+
+static bool xclient_port(const char *v)
+{
+    return *v && strspn(v, "0123456789") == strlen(v) && strlen(v) <= 5;
+}
+
+/* What one XCLIENT command says; applied only when all of it is valid. */
+struct xclient_values {
+    char addr[INET6_ADDRSTRLEN];
+    char *name, *rev, *helo, *proto, *login, *port;
+    bool addr_set, addr_unavailable;
+};
+
+/* xclient_parse - 0, or -1 after the 501 reply */
+static int xclient_parse(struct session *s, char *arg, struct xclient_values *x)
+{
+    char *save, *tok;
+    for (tok = strtok_r(arg, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+        char *eq = strchr(tok, '=');
+        if (eq == NULL || eq[1] == 0) {
+            error_reply(s, "501 5.5.4 Error: attribute=value expected");
+            return -1;
+        }
+        *eq = 0;
+        struct buf vb;
+        buf_init(&vb);
+        xtext_decode(eq + 1, &vb);
+        char *v = arena_strdup(s->arena, buf_cstr(&vb));
+        buf_free(&vb);
+        const char *bad = NULL;
+        if (strcasecmp(tok, "ADDR") == 0) {
+            x->addr_set = true;
+            x->addr_unavailable = unavailable(v);
+            if (!x->addr_unavailable && !xclient_address(s, v, x->addr, sizeof(x->addr)))
+                bad = "ADDR";
+        } else if (strcasecmp(tok, "NAME") == 0) {
+            if (!unavailable(v) && !policy_valid_hostname(v))
+                bad = "NAME";
+            x->name = v;
+        } else if (strcasecmp(tok, "REVERSE_NAME") == 0) {
+            if (!unavailable(v) && !policy_valid_hostname(v))
+                bad = "REVERSE_NAME";
+            x->rev = v;
+        } else if (strcasecmp(tok, "HELO") == 0) {
+            for (char *c = v; *c; c++)
+                if ((unsigned char) *c <= ' ' || (unsigned char) *c >= 127)
+                    *c = '?';
+            x->helo = v;
+        } else if (strcasecmp(tok, "PROTO") == 0) {
+            if (strcasecmp(v, "SMTP") != 0 && strcasecmp(v, "ESMTP") != 0)
+                bad = "PROTO";
+            x->proto = v;
+        } else if (strcasecmp(tok, "LOGIN") == 0) {
+            x->login = v;
+        } else if (strcasecmp(tok, "PORT") == 0) {
+            if (!unavailable(v) && !xclient_port(v))
+                bad = "PORT";
+            x->port = v;
+        } else if (strcasecmp(tok, "DESTADDR") == 0) {
+            char unused[INET6_ADDRSTRLEN];
+            if (!unavailable(v) && !xclient_address(s, v, unused, sizeof(unused)))
+                bad = "DESTADDR";
+        } else if (strcasecmp(tok, "DESTPORT") == 0) {
+            if (!unavailable(v) && !xclient_port(v))
+                bad = "DESTPORT";
+        } else {
+            char *shown = str_printable(tok, strlen(tok));
+            session_reply(s, "501 5.5.4 Bad XCLIENT attribute name: %s", shown);
+            session_error(s);
+            free(shown);
+            return -1;
+        }
+        if (bad) {
+            char *shown = str_printable(v, strlen(v));
+            session_reply(s, "501 5.5.4 Bad %s syntax: %s", bad, shown);
+            session_error(s);
+            free(shown);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* peer_name - a NAME / REVERSE_NAME value as name and status */
+static void peer_name(struct session *s, const char *v, char **name, enum peer_status *st)
+{
+    if (strcmp(v, "[TEMPUNAVAIL]") == 0 || strcmp(v, "[UNAVAILABLE]") == 0 ||
+        strcasecmp(v, "unknown") == 0) {
+        *name = arena_strdup(s->arena, "unknown");
+        *st = v[1] == 'T' ? PEER_TEMP : PEER_PERM;
+    } else {
+        *name = arena_strdup(s->arena, v);
+        str_lower(*name);
+        *st = PEER_OK;
+    }
+}
+
+/*
+ * XCLIENT - a trusted proxy describes the real client; the session starts
+ * over as that client (greeting, HELO, login and the authorizations that
+ * depend on the client).  Last value of an attribute wins.
+ */
 static void cmd_xclient(struct session *s, int cmd, char *arg)
 {
-    if (!s->xclient_authorized) {
-        error_reply(s, "550 5.7.0 Error: insufficient authorization");
+    if (s->sender != NULL) {
+        error_reply(s, "503 5.5.1 Error: MAIL transaction in progress");
         return;
     }
     if (*arg == 0) {
         error_reply(s, "501 5.5.4 Syntax: XCLIENT attribute=value...");
         return;
     }
-    if (s->sender != NULL) {
-        error_reply(s, "503 5.5.1 Error: MAIL transaction in progress");
+    if (!s->xclient_authorized) {
+        error_reply(s, "550 5.7.0 Error: insufficient authorization");
         return;
     }
-    char *addr = NULL, *name = NULL, *rev = NULL, *helo = NULL, *proto = NULL, *login = NULL,
-         *port = NULL;
-    bool name_set = false, rev_set = false, helo_set = false, login_set = false;
-    char *save, *tok;
-    for (tok = strtok_r(arg, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-        char *eq = strchr(tok, '=');
-        if (eq == NULL) {
-            char *shown = str_printable(tok, strlen(tok));
-            session_reply(s, "501 5.5.4 Bad XCLIENT attribute: %s", shown);
-            session_error(s);
-            free(shown);
-            return;
-        }
-        *eq = 0;
-        struct buf v;
-        buf_init(&v);
-        if (!xtext_decode(eq + 1, &v)) {
-            session_reply(s, "501 5.5.4 Bad %s syntax: %s", tok, eq + 1);
-            session_error(s);
-            buf_free(&v);
-            return;
-        }
-        char *val = arena_strdup(s->arena, buf_cstr(&v));
-        buf_free(&v);
-        if (strcasecmp(tok, "ADDR") == 0) {
-            const char *a = val;
-            if (strncasecmp(a, "IPV6:", 5) == 0)
-                a += 5;
-            if (strcmp(val, "[UNAVAILABLE]") != 0 && strcmp(val, "[TEMPUNAVAIL]") != 0 &&
-                !policy_valid_address(a)) {
-                session_reply(s, "501 5.5.4 Bad ADDR syntax: %s", val);
-                session_error(s);
-                return;
-            }
-            addr = arena_strdup(s->arena, a);
-        } else if (strcasecmp(tok, "NAME") == 0) {
-            name = val;
-            name_set = true;
-        } else if (strcasecmp(tok, "REVERSE_NAME") == 0) {
-            rev = val;
-            rev_set = true;
-        } else if (strcasecmp(tok, "HELO") == 0) {
-            helo = val;
-            helo_set = true;
-        } else if (strcasecmp(tok, "PROTO") == 0) {
-            if (strcasecmp(val, "SMTP") != 0 && strcasecmp(val, "ESMTP") != 0) {
-                session_reply(s, "501 5.5.4 Bad PROTO syntax: %s", val);
-                session_error(s);
-                return;
-            }
-            proto = val;
-        } else if (strcasecmp(tok, "LOGIN") == 0) {
-            login = val;
-            login_set = true;
-        } else if (strcasecmp(tok, "PORT") == 0) {
-            port = val;
-        } else if (strcasecmp(tok, "DESTADDR") == 0 || strcasecmp(tok, "DESTPORT") == 0) {
-            /* accepted, not used */
-        } else {
-            session_reply(s, "501 5.5.4 Bad XCLIENT attribute name: %s", tok);
-            session_error(s);
-            return;
-        }
-    }
+    struct xclient_values x = {0};
+    if (xclient_parse(s, arg, &x) == -1)
+        return;
     ok(s, cmd);
-    /* The session starts over as the described client. */
-    if (addr && strcmp(addr, "[UNAVAILABLE]") != 0 && strcmp(addr, "[TEMPUNAVAIL]") != 0)
-        snprintf(s->addr, sizeof(s->addr), "%s", addr);
-    if (port)
-        s->port = (unsigned) atoi(port);
-    if (name_set) {
-        if (strcmp(name, "[UNAVAILABLE]") == 0) {
-            s->name = arena_strdup(s->arena, "unknown");
-            s->name_status = PEER_PERM;
-        } else if (strcmp(name, "[TEMPUNAVAIL]") == 0) {
-            s->name = arena_strdup(s->arena, "unknown");
-            s->name_status = PEER_TEMP;
-        } else {
-            s->name = name;
-            s->name_status = PEER_OK;
-            if (!rev_set) {
-                s->reverse_name = name;
-                s->reverse_status = PEER_OK;
-            }
-        }
-    }
-    if (rev_set) {
-        if (strcmp(rev, "[UNAVAILABLE]") == 0) {
-            s->reverse_name = arena_strdup(s->arena, "unknown");
-            s->reverse_status = PEER_PERM;
-        } else if (strcmp(rev, "[TEMPUNAVAIL]") == 0) {
-            s->reverse_name = arena_strdup(s->arena, "unknown");
-            s->reverse_status = PEER_TEMP;
-        } else {
-            s->reverse_name = rev;
+    if (x.addr_set)
+        snprintf(s->addr, sizeof(s->addr), "%s", x.addr_unavailable ? "unknown" : x.addr);
+    if (x.port)
+        s->port = unavailable(x.port) ? 0 : (unsigned) atol(x.port);
+    if (x.name) {
+        peer_name(s, x.name, &s->name, &s->name_status);
+        if (x.rev == NULL && s->name_status == PEER_OK) {
+            s->reverse_name = s->name;
             s->reverse_status = PEER_OK;
         }
     }
+    if (x.rev)
+        peer_name(s, x.rev, &s->reverse_name, &s->reverse_status);
     s->namaddr = arena_printf(s->arena, "%s[%s]", s->name, s->addr);
-    s->helo = helo_set && strcmp(helo, "[UNAVAILABLE]") != 0 ? helo : NULL;
-    s->ehlo = false;
-    s->protocol = proto ? (strcasecmp(proto, "ESMTP") == 0 ? "ESMTP" : "SMTP") : "SMTP";
-    if (login_set && strcmp(login, "[UNAVAILABLE]") != 0) {
-        s->sasl_username = login;
+    s->helo = x.helo && !unavailable(x.helo) ? x.helo : NULL;
+    s->ehlo = x.proto && strcasecmp(x.proto, "ESMTP") == 0;
+    s->protocol = s->ehlo ? "ESMTP" : "SMTP";
+    if (x.login && !unavailable(x.login)) {
+        s->sasl_username = x.login;
         s->sasl_method = arena_strdup(s->arena, "XCLIENT");
     } else {
         s->sasl_username = NULL;
         s->sasl_method = NULL;
     }
-    /* Authorizations follow the new client, as in Postfix. */
-    s->xclient_authorized =
-        s->svc->xclient_hosts && policy_match(s->svc->xclient_hosts, s->name, s->addr) > 0;
-    s->xforward_authorized =
-        s->svc->xforward_hosts && policy_match(s->svc->xforward_hosts, s->name, s->addr) > 0;
     s->client_rejected = false;
-    s->ill_pipelining = false;
+    session_client_changed(s);
     session_transaction_reset(s);
     policy_set_helo(s->ps, s->helo);
     policy_set_sasl(s->ps, s->sasl_method, s->sasl_username, NULL);
-    policy_set_pipelining_violation(s->ps, false);
     session_greeting(s);
 }
 
@@ -993,67 +971,139 @@ static void run_command(struct session *s)
     handlers[cmd](s, cmd, arg);
 }
 
+/* forbidden_command - smtpd_forbidden_commands: names, or tables in which
+ * the verb is found (the default has a regexp for verbs that do not start
+ * with a letter) */
+static bool forbidden_command(struct session *s, const char *verb)
+{
+    struct service *svc = s->svc;
+    for (size_t i = 0; i < svc->forbidden.count; i++) {
+        if (svc->forbidden_tables[i]) {
+            const char *v;
+            if (table_lookup(svc->forbidden_tables[i], verb, &v) == TABLE_FOUND)
+                return true;
+        } else if (strcasecmp(svc->forbidden.items[i], verb) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool noop_command(struct session *s, const char *verb)
+{
+    for (size_t i = 0; i < s->svc->noop_commands.count; i++)
+        if (strcasecmp(s->svc->noop_commands.items[i], verb) == 0)
+            return true;
+    return false;
+}
+
+/* pipelined_text - what the client sent ahead, for the log line */
+static char *pipelined_text(struct session *s)
+{
+    struct evbuffer *in = bufferevent_get_input(s->bev);
+    size_t n = evbuffer_get_length(in);
+    if (n > 100)
+        n = 100;
+    const char *p = (const char *) evbuffer_pullup(in, (ssize_t) n);
+    struct buf b;
+    buf_init(&b);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char) p[i];
+        if (c == '\r')
+            buf_puts(&b, "\\r");
+        else if (c == '\n')
+            buf_puts(&b, "\\n");
+        else if (c < 32 || c >= 127)
+            buf_putc(&b, '?');
+        else
+            buf_putc(&b, c);
+    }
+    return buf_steal(&b);
+}
+
+/*
+ * check_pipelining - RFC 2920: a command that must end a group, or any
+ * command of a client that did not say EHLO, with more input already
+ * waiting.  The session is marked for reject_unauth_pipelining; with
+ * smtpd_forbid_unauth_pipelining the command is refused and the session
+ * ends.  False when the session ends.
+ */
+static bool check_pipelining(struct session *s, int cmd)
+{
+    if (s->ill_pipelining)
+        return true;
+    bool last = (command_flags[cmd] & F_LAST) || !s->ehlo;
+    if (!last || evbuffer_get_length(bufferevent_get_input(s->bev)) == 0)
+        return true;
+    char *ahead = pipelined_text(s);
+    log_info("improper command pipelining after %s from %s: %s", smtp_command_names[cmd],
+             s->namaddr, ahead);
+    free(ahead);
+    if (s->svc->forbid_unauth_pipelining) {
+        session_reply(s, "554 5.5.0 Error: SMTP protocol synchronization");
+        session_close(s, "pipelining");
+        return false;
+    }
+    s->ill_pipelining = true;
+    policy_set_pipelining_violation(s->ps, true);
+    return true;
+}
+
 void commands_dispatch(struct session *s, char *line, size_t len)
 {
-    (void) len;
-    /* NUL bytes in a command line: Postfix sees the line up to the first. */
+    /* A NUL ends the line, as in Postfix. */
+    len = strlen(line);
+    if (s->svc->smtputf8 && !str_valid_utf8(line, len)) {
+        error_reply(s, "500 5.5.2 Error: bad UTF-8 syntax");
+        return;
+    }
     char *p = line;
     while (*p == ' ' || *p == '\t')
         p++;
-    size_t vn = strcspn(p, " ");
-    int cmd = lookup_command(p, vn);
+    if (*p == 0) {
+        error_reply(s, "500 5.5.2 Error: bad syntax");
+        return;
+    }
+    size_t vn = strcspn(p, " \t");
     char *arg = p + vn;
-    while (*arg == ' ')
+    if (*arg)
+        *arg++ = 0;
+    while (*arg == ' ' || *arg == '\t')
         arg++;
-    /* Strip trailing spaces from arguments. */
     size_t an = strlen(arg);
     while (an > 0 && (arg[an - 1] == ' ' || arg[an - 1] == '\t'))
         arg[--an] = 0;
-
-    if (s->error_count >= s->svc->hard_error_limit) {
-        session_reply(s, "421 4.7.0 %s Error: too many errors", s->svc->myhostname);
-        log_info("too many errors after %s from %s",
-                 s->commands ? smtp_command_names[s->pending_cmd] : "CONNECT", s->namaddr);
-        session_close(s, "errors");
+    if (s->svc->noop_commands.count && noop_command(s, p)) {
+        reply(s, "250 2.0.0 Ok");
         return;
     }
-    if (*p == 0) {
-        error_reply(s, "500 5.5.2 Error: bad syntax");
+    int cmd = lookup_command(p, vn);
+    if (cmd == CMD_UNKNOWN && (looks_like_header(line) || forbidden_command(s, p))) {
+        char *shown = str_printable(line, len > 100 ? 100 : len);
+        log_warnx("non-SMTP command from %s: %s", s->namaddr, shown);
+        free(shown);
+        reply(s, "221 2.7.0 Error: I can break rules, too. Goodbye.");
+        session_close(s, "junk");
         return;
     }
     s->commands++;
     s->counts[cmd]++;
     s->pending_cmd = cmd;
-    if (cmd == CMD_UNKNOWN) {
-        bool http = strncasecmp(p, "GET ", 4) == 0 || strncasecmp(p, "POST ", 5) == 0 ||
-                    strncasecmp(p, "CONNECT ", 8) == 0;
-        if (http || looks_like_header(p) || (*p && !isalpha((unsigned char) *p))) {
-            log_warnx("non-SMTP command from %s: %s", s->namaddr, str_printable(p, strlen(p)));
-            reply(s, "221 2.7.0 Error: I can break rules, too. Goodbye.");
-            session_close(s, "junk");
-            return;
-        }
-        error_reply(s, "500 5.5.2 Error: command not recognized");
+    if (cmd != CMD_UNKNOWN && !check_pipelining(s, cmd))
         return;
-    }
-    /* Pipelining: a command that must end a group (or any command from a
-     * client that did not say EHLO) with more input already waiting. */
-    bool more = evbuffer_get_length(bufferevent_get_input(s->bev)) > 0;
-    if (more && !s->ill_pipelining && ((command_flags[cmd] & F_LAST) || !s->ehlo)) {
-        s->ill_pipelining = true;
-        policy_set_pipelining_violation(s->ps, true);
-        log_info("improper command pipelining after %s from %s", smtp_command_names[cmd],
-                 s->namaddr);
-    }
-    if ((command_flags[cmd] & F_JUNK) && ++s->junk_count > s->svc->junk_command_limit)
-        session_error(s);
     if (s->client_rejected && cmd != CMD_QUIT) {
         error_reply(s, s->client_reject);
         return;
     }
+    if (cmd == CMD_UNKNOWN) {
+        error_reply(s, "500 5.5.2 Error: command not recognized");
+        return;
+    }
+    /* Junk commands beyond the limit count as errors. */
+    if ((command_flags[cmd] & F_JUNK) && s->junk_count++ > s->svc->junk_command_limit)
+        session_error(s);
     if (s->svc->tls && strcmp(s->svc->tls_level, "encrypt") == 0 && !s->tls_active &&
-        cmd != CMD_EHLO && cmd != CMD_HELO && cmd != CMD_STARTTLS && cmd != CMD_QUIT &&
-        cmd != CMD_NOOP && cmd != CMD_XCLIENT && cmd != CMD_XFORWARD) {
+        !(command_flags[cmd] & F_PRE_TLS)) {
         error_reply(s, "530 5.7.0 Must issue a STARTTLS command first");
         return;
     }
@@ -1065,6 +1115,10 @@ void commands_dispatch(struct session *s, char *line, size_t len)
 
 void commands_continue(struct session *s)
 {
+    if (s->eod_pending) {
+        data_finish(s);
+        return;
+    }
     s->state = ST_COMMAND;
     run_command(s);
     if (s->state == ST_COMMAND)

@@ -40,7 +40,7 @@ int data_open_message(struct session *s)
     return 0;
 }
 
-static void write_content(struct session *s, const char *data, size_t len)
+void data_write(struct session *s, const char *data, size_t len)
 {
     if (s->msg_too_big || s->msg == NULL)
         return;
@@ -81,7 +81,7 @@ static void received_header(struct session *s)
         buf_printf(&h, "\r\n\tfor <%s>; %s\r\n", s->rcpts.items[0], date);
     else
         buf_printf(&h, ";\r\n\t%s\r\n", date);
-    write_content(s, h.data, h.len);
+    data_write(s, h.data, h.len);
     buf_free(&h);
 }
 
@@ -125,8 +125,8 @@ void data_begin(struct session *s)
     s->message_id = NULL;
     received_header(s);
     for (size_t i = 0; a.prepend && i < a.prepend->count; i++) {
-        write_content(s, a.prepend->items[i], strlen(a.prepend->items[i]));
-        write_content(s, "\r\n", 2);
+        data_write(s, a.prepend->items[i], strlen(a.prepend->items[i]));
+        data_write(s, "\r\n", 2);
     }
     if (!s->bdat_active)
         s->state = ST_DATA;
@@ -156,8 +156,8 @@ static void data_line(struct session *s, const char *text, size_t len)
 {
     if (s->in_header && s->data_line_state == LINE_START)
         note_header(s, text, len);
-    write_content(s, text, len);
-    write_content(s, "\r\n", 2);
+    data_write(s, text, len);
+    data_write(s, "\r\n", 2);
 }
 
 /*
@@ -190,7 +190,7 @@ void data_read(struct session *s)
                         take--;
                         pos++;
                     }
-                    write_content(s, t, take);
+                    data_write(s, t, take);
                     pos += take;
                     s->data_line_state = LINE_MIDDLE;
                 }
@@ -230,34 +230,23 @@ void data_read(struct session *s)
     }
 }
 
-void bdat_read(struct session *s)
+/* queued_reply - "250 2.0.0 Ok: queued as ID" (BDAT: with the size) */
+static void queued_reply(struct session *s, const char *qid)
 {
-    struct evbuffer *in = bufferevent_get_input(s->bev);
-    while (s->bdat_remaining > 0) {
-        size_t avail = evbuffer_get_length(in);
-        if (avail == 0)
-            return;
-        size_t take = avail < (size_t) s->bdat_remaining ? avail : (size_t) s->bdat_remaining;
-        if (take > DATA_CHUNK_MAX)
-            take = DATA_CHUNK_MAX;
-        char *chunk = xmalloc(take);
-        evbuffer_remove(in, chunk, take);
-        if (s->bdat_active)
-            write_content(s, chunk, take);
-        free(chunk);
-        s->bdat_remaining -= (long) take;
-    }
-    if (!s->bdat_active) {
-        /* A chunk after an error: discarded, the error was already sent. */
-        s->msg_too_big = false;
-        session_resume(s);
-        return;
-    }
-    if (s->bdat_last) {
-        data_finish(s);
-        return;
-    }
-    session_reply(s, "250 2.0.0 Ok: %ld bytes", s->msg_size);
+    if (s->bdat_active)
+        session_reply(s, "250 2.0.0 Ok: %ld bytes queued as %s", s->bdat_content, qid);
+    else
+        session_reply(s, "250 2.0.0 Ok: queued as %s", qid);
+    /* A client that delivers mail starts its error counts afresh. */
+    s->error_count = 0;
+    s->junk_count = 0;
+}
+
+/* message_failed - the message is refused: the transaction ends */
+static void message_failed(struct session *s)
+{
+    session_error(s);
+    session_transaction_reset(s);
     session_resume(s);
 }
 
@@ -271,8 +260,10 @@ static void commit_done(void *arg, int err, const char *qid)
     struct session *s = c->s;
     free(c);
     s->msg = NULL;
-    if (session_release(s))
+    if (s->closing) {
+        session_release(s);
         return;
+    }
     if (err) {
         log_warnx("%s: queue file commit error: %s", qid, strerror(err));
         session_reply(s, "451 4.3.0 Error: queue file write error");
@@ -282,11 +273,11 @@ static void commit_done(void *arg, int err, const char *qid)
             log_info("%s: message-id=%s", qid, s->message_id);
         log_info("%s: from=<%s>, size=%ld, nrcpt=%zu (queue active)", qid, s->sender, s->msg_size,
                  s->rcpts.count);
-        session_reply(s, "250 2.0.0 Ok: queued as %s", qid);
-        s->counts_ok[s->bdat_active ? CMD_BDAT : CMD_DATA] += 0;
+        queued_reply(s, qid);
     }
     session_transaction_reset(s);
     session_resume(s);
+    session_release(s);
 }
 
 void data_finish(struct session *s)
@@ -294,61 +285,42 @@ void data_finish(struct session *s)
     s->state = ST_WAIT;
     s->pending_cmd = s->bdat_active ? CMD_BDAT : CMD_DATA;
     if (s->msg_too_big) {
-        session_reply(s, "552 5.3.4 Message size exceeds fixed limit");
-        session_error(s);
-        if (s->msg)
-            queue_message_abort(s->msg);
-        s->msg = NULL;
-        session_transaction_reset(s);
-        session_resume(s);
+        session_reply(s, "552 5.3.4 Error: message file too big");
+        message_failed(s);
         return;
     }
     if (s->bare_lf_seen && s->bare_newline_mode == 2) {
         session_reply(s, "%ld 5.5.2 %s Error: bare <LF> received",
                       config_get_int(s->svc->cfg, "smtpd_forbid_bare_newline_reject_code"),
                       s->svc->myhostname);
-        session_error(s);
-        if (s->msg)
-            queue_message_abort(s->msg);
-        s->msg = NULL;
-        session_transaction_reset(s);
-        session_resume(s);
+        message_failed(s);
         return;
     }
     struct policy_result r;
     policy_set_message_size(s->ps, s->msg_size);
     enum policy_status st = session_policy(s, policy_check_eod(s->ps, &r), &r);
     if (st == POLICY_PENDING) {
-        s->eod_pending = true;
+        s->eod_pending = true; /* commands_continue comes back here */
         return;
     }
     s->eod_pending = false;
     if (st == POLICY_REJECT) {
-        /* Postfix keeps the transaction after an end-of-data reject. */
-        session_reply_text(s, r.reply);
-        session_error(s);
-        if (s->msg)
-            queue_message_abort(s->msg);
+        /* As in Postfix 3.7, sender and recipients stay: only the message
+         * is gone (a new MAIL is a nested MAIL; DATA may be tried again). */
+        session_rejected(s, &r);
+        queue_message_abort(s->msg);
         s->msg = NULL;
         s->bdat_active = false;
-        if (r.disconnect) {
-            session_close(s, "eod");
-            return;
-        }
         session_resume(s);
         return;
     }
     struct policy_actions a;
     policy_actions(s->ps, &a);
     if (a.discard) {
-        log_info("%s: discard: END-OF-MESSAGE from %s: <%s>: triggers DISCARD action", s->qid,
-                 s->namaddr, s->namaddr);
+        /* Accepted and thrown away; the engine logged the DISCARD. */
         char qid[QUEUE_ID_MAX];
         snprintf(qid, sizeof(qid), "%s", s->qid);
-        if (s->msg)
-            queue_message_abort(s->msg);
-        s->msg = NULL;
-        session_reply(s, "250 2.0.0 Ok: queued as %s", qid);
+        queued_reply(s, qid);
         session_transaction_reset(s);
         session_resume(s);
         return;
@@ -357,7 +329,6 @@ void data_finish(struct session *s)
         queue_message_hold(s->msg);
     struct commit *c = xcalloc(1, sizeof(*c));
     c->s = s;
-    s->async_refs++;
-    struct queue_message *m = s->msg;
-    queue_message_commit(m, commit_done, c);
+    session_hold(s);
+    queue_message_commit(s->msg, commit_done, c);
 }

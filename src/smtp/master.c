@@ -237,7 +237,23 @@ static void service_settings(struct service *svc)
     svc->discard_maps = xcalloc(maps.count + 1, sizeof(*svc->discard_maps));
     for (size_t i = 0; i < maps.count; i++)
         svc->discard_maps[svc->n_discard_maps++] = table_open(maps.items[i], TABLE_OPEN_FOLD);
+    strlist_init(&maps);
+    config_get_list(c, "smtpd_reject_footer_maps", &maps);
+    svc->footer_maps = xcalloc(maps.count + 1, sizeof(*svc->footer_maps));
+    for (size_t i = 0; i < maps.count; i++)
+        svc->footer_maps[svc->n_footer_maps++] = table_open(maps.items[i], 0);
     strlist_free(&maps);
+    svc->soft_bounce = config_get_bool(c, "soft_bounce");
+    const char *protocols = config_get(c, "inet_protocols");
+    svc->ipv6 = strstr(protocols, "ipv6") || strstr(protocols, "all");
+    strlist_init(&svc->forbidden);
+    config_get_list(c, "smtpd_forbidden_commands", &svc->forbidden);
+    svc->forbidden_tables = xcalloc(svc->forbidden.count + 1, sizeof(*svc->forbidden_tables));
+    for (size_t i = 0; i < svc->forbidden.count; i++)
+        if (strchr(svc->forbidden.items[i], ':'))
+            svc->forbidden_tables[i] = table_open(svc->forbidden.items[i], TABLE_OPEN_FOLD);
+    strlist_init(&svc->noop_commands);
+    config_get_list(c, "smtpd_noop_commands", &svc->noop_commands);
 }
 
 static void service_lists(struct service *svc, struct strlist *errors)

@@ -16,11 +16,17 @@
 #include <unistd.h>
 
 #include "smtp/smtp_int.h"
+#include "table/table.h"
 
 static void read_cb(struct bufferevent *bev, void *arg);
 static void event_cb(struct bufferevent *bev, short what, void *arg);
 static void timer_cb(evutil_socket_t fd, short what, void *arg);
 static void start_session(struct session *s);
+
+static bool reading_state(enum session_state st)
+{
+    return st == ST_COMMAND || st == ST_DATA || st == ST_BDAT || st == ST_AUTH || st == ST_PROXY;
+}
 
 /* ---- logging ---- */
 
@@ -57,69 +63,123 @@ void session_arm_timer(struct session *s, long ms)
 
 /* ---- replies ---- */
 
+/* footer_template - smtpd_reject_footer_maps (keyed by the reply text
+ * without its codes), else smtpd_reject_footer */
+static const char *footer_template(struct session *s, const char *text)
+{
+    const char *key = text + (strlen(text) > 4 ? 4 : strlen(text));
+    if ((key[0] == '4' || key[0] == '5') && key[1] == '.') { /* enhanced code */
+        size_t n = strcspn(key, " ");
+        key += n + (key[n] == ' ');
+    }
+    for (size_t i = 0; i < s->svc->n_footer_maps; i++) {
+        const char *v;
+        if (table_lookup(s->svc->footer_maps[i], key, &v) == TABLE_FOUND)
+            return v;
+    }
+    return config_get(s->svc->cfg, "smtpd_reject_footer");
+}
+
+/* append_footer - "\n" in the footer breaks lines; a leading "\c" joins it
+ * to the last line of the reply */
+static void append_footer(struct session *s, struct buf *all, const char *text)
+{
+    const char *template = footer_template(s, text);
+    if (*template == 0)
+        return;
+    const char *where =
+        s->pending_cmd >= 0 && s->pending_cmd < CMD_COUNT ? smtp_command_names[s->pending_cmd] : "";
+    char *footer = policy_expand(s->ps, where, template);
+    if (footer == NULL) {
+        log_warnx("smtpd_reject_footer: bad macro syntax: %s", template);
+        return;
+    }
+    const char *f = footer;
+    if (strncmp(f, "\\c", 2) == 0)
+        f += 2;
+    else
+        buf_putc(all, '\n');
+    for (; *f; f++) {
+        if (f[0] == '\\' && f[1] == 'n') {
+            buf_putc(all, '\n');
+            f++;
+        } else {
+            buf_putc(all, *f);
+        }
+    }
+    free(footer);
+}
+
+static void hold_done(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd, (void) what;
+    struct session *s = arg;
+    s->holding = false;
+    if (s->closing)
+        return;
+    bufferevent_enable(s->bev, EV_WRITE);
+    if (reading_state(s->state))
+        bufferevent_enable(s->bev, EV_READ);
+    session_process_input(s);
+}
+
+/*
+ * hold_output - smtpd_error_sleep_time: once the client has made
+ * smtpd_soft_error_limit errors, each reply waits that long before it is
+ * sent, and nothing more is read meanwhile (a timer, not a sleeping
+ * process)
+ */
+static void hold_output(struct session *s)
+{
+    if (s->holding || s->svc->error_sleep_ms <= 0 || s->error_count < s->svc->soft_error_limit)
+        return;
+    s->holding = true;
+    bufferevent_disable(s->bev, EV_WRITE | EV_READ);
+    if (s->sleep_ev == NULL)
+        s->sleep_ev = evtimer_new(s->w->base, hold_done, s);
+    struct timeval tv = {s->svc->error_sleep_ms / 1000, (s->svc->error_sleep_ms % 1000) * 1000};
+    evtimer_add(s->sleep_ev, &tv);
+}
+
 /*
  * write_reply - one reply (possibly multi-line via '\n') as SMTP lines.
  * soft_bounce turns 5xx into 4xx everywhere, as Postfix's reply output
- * does; smtpd_reject_footer is appended to 4xx and 5xx replies.
+ * does; the reject footer is appended to 4xx and 5xx replies; every line
+ * of a multi-line reply repeats the code and the enhanced code.
  */
 static void write_reply(struct session *s, const char *text)
 {
     struct evbuffer *out = bufferevent_get_output(s->bev);
-    char code[4] = "250";
     struct buf all;
     buf_init(&all);
     buf_puts(&all, text);
-    bool error = text[0] == '4' || text[0] == '5';
-    if (error) {
-        const char *footer = config_get(s->svc->cfg, "smtpd_reject_footer");
-        if (*footer) {
-            buf_putc(&all, '\n');
-            /* "\c" at the start joins the footer to the last line */
-            if (strncmp(footer, "\\c", 2) == 0) {
-                buf_truncate(&all, all.len - 1);
-                footer += 2;
-            }
-            for (const char *f = footer; *f; f++) {
-                if (f[0] == '\\' && f[1] == 'n') {
-                    buf_putc(&all, '\n');
-                    f++;
-                } else {
-                    buf_putc(&all, *f);
-                }
-            }
-        }
-    }
+    if (text[0] == '4' || text[0] == '5')
+        append_footer(s, &all, text);
     char *t = all.data;
-    if (config_get_bool(s->svc->cfg, "soft_bounce") && t[0] == '5') {
+    if (s->svc->soft_bounce && t[0] == '5') {
         t[0] = '4';
         if (t[3] == ' ' && t[4] == '5' && t[5] == '.')
             t[4] = '4';
     }
+    char code[4];
     memcpy(code, t, 3);
     code[3] = 0;
     if (strcmp(code, "421") == 0 || strcmp(code, "521") == 0)
         s->hangup = true;
-    /* Continuation lines carry the code; an enhanced code is repeated. */
-    char *line = t;
-    bool first = true;
     const char *dsn = NULL;
     size_t dsn_len = 0;
     if (t[3] == ' ' && (t[4] == '2' || t[4] == '4' || t[4] == '5') && t[5] == '.') {
         dsn = t + 4;
         dsn_len = strcspn(dsn, " \n");
     }
+    char *line = t;
+    bool first = true;
     while (line) {
         char *nl = strchr(line, '\n');
         if (nl)
             *nl = 0;
-        const char *body = line;
-        if (first) {
-            body = line + (strlen(line) >= 4 ? 4 : strlen(line));
-        }
-        if (nl)
-            evbuffer_add_printf(out, "%s-", code);
-        else
-            evbuffer_add_printf(out, "%s ", code);
+        const char *body = first ? line + (strlen(line) >= 4 ? 4 : strlen(line)) : line;
+        evbuffer_add_printf(out, "%s%c", code, nl ? '-' : ' ');
         if (!first && dsn && strncmp(body, dsn, dsn_len) != 0)
             evbuffer_add_printf(out, "%.*s ", (int) dsn_len, dsn);
         evbuffer_add(out, body, strlen(body));
@@ -128,7 +188,7 @@ static void write_reply(struct session *s, const char *text)
         line = nl ? nl + 1 : NULL;
     }
     buf_free(&all);
-    (void) error;
+    hold_output(s);
 }
 
 void session_reply_text(struct session *s, const char *text)
@@ -153,6 +213,19 @@ void session_error(struct session *s)
     s->error_count++;
 }
 
+void session_rejected(struct session *s, const struct policy_result *r)
+{
+    session_error(s);
+    if (r->hangup) {
+        /* HANGUP: what was said before goes out, this reply does not */
+        session_close(s, "hangup");
+        return;
+    }
+    session_reply_text(s, r->reply);
+    if (r->disconnect)
+        session_close(s, "rejected");
+}
+
 void session_transaction_reset(struct session *s)
 {
     if (s->msg)
@@ -163,6 +236,7 @@ void session_transaction_reset(struct session *s)
     strlist_free(&s->rcpts);
     strlist_init(&s->rcpts);
     s->rcpt_attempts = 0;
+    s->rcpt_overshoot = 0;
     s->declared_size = 0;
     s->msg_size = 0;
     s->msg_too_big = false;
@@ -170,6 +244,8 @@ void session_transaction_reset(struct session *s)
     s->bare_lf_seen = false;
     s->eod_pending = false;
     s->bdat_active = false;
+    s->bdat_error = false;
+    s->bdat_reply = NULL;
     s->bdat_remaining = 0;
     s->bdat_last = false;
     s->body_type = NULL;
@@ -235,6 +311,10 @@ static void session_free(struct session *s)
     if (s->bev)
         bufferevent_free(s->bev);
     policy_session_free(s->ps);
+    if (s->discard_by_addr) {
+        strlist_free(s->discard_by_addr);
+        free(s->discard_by_addr);
+    }
     strlist_free(&s->rcpts);
     free(s->pending_arg);
     buf_free(&s->line);
@@ -244,19 +324,10 @@ static void session_free(struct session *s)
     free(s);
 }
 
-/* close_now - the connection is gone or must go: log and free.  While a
- * lookup or commit still holds the session, it is only marked; the last
- * callback frees it. */
-static void close_now(struct session *s)
+/* finish - log and free, once nothing holds the session and what was
+ * written has been flushed (or cannot be) */
+static void finish(struct session *s)
 {
-    if (s->async_refs > 0) {
-        s->closing = true;
-        s->state = ST_CLOSING;
-        if (s->bev)
-            bufferevent_disable(s->bev, EV_READ | EV_WRITE);
-        evtimer_del(s->timer);
-        return;
-    }
     log_disconnect(s);
     session_free(s);
 }
@@ -264,53 +335,72 @@ static void close_now(struct session *s)
 static void closing_write_cb(struct bufferevent *bev, void *arg)
 {
     (void) bev;
-    close_now(arg);
+    finish(arg);
 }
 
-bool session_release(struct session *s)
+/* flush_and_finish - the last step of closing, with no references left */
+static void flush_and_finish(struct session *s)
 {
-    s->async_refs--;
-    if (s->closing) {
-        if (s->async_refs == 0)
-            close_now(s);
-        return true;
-    }
-    return false;
-}
-
-/* session_close - flush what was written, then close */
-void session_close(struct session *s, const char *why)
-{
-    (void) why;
-    if (s->state == ST_CLOSING)
-        return;
-    s->state = ST_CLOSING;
-    evtimer_del(s->timer);
-    if (s->async_refs > 0) {
-        s->closing = true;
+    if (s->bev == NULL || s->dead || evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
+        finish(s);
         return;
     }
-    struct evbuffer *out = bufferevent_get_output(s->bev);
+    /* A held reply goes out now: the client is leaving anyway. */
+    if (s->sleep_ev)
+        evtimer_del(s->sleep_ev);
+    s->holding = false;
     bufferevent_disable(s->bev, EV_READ);
-    if (evbuffer_get_length(out) == 0) {
-        close_now(s);
-        return;
-    }
     bufferevent_setcb(s->bev, NULL, closing_write_cb, event_cb, s);
     bufferevent_enable(s->bev, EV_WRITE);
     session_arm_timer(s, 10000);
 }
 
-/* lost - the client went away or timed out */
+void session_hold(struct session *s)
+{
+    s->async_refs++;
+}
+
+bool session_release(struct session *s)
+{
+    s->async_refs--;
+    if (!s->closing)
+        return false;
+    if (s->async_refs == 0)
+        flush_and_finish(s);
+    return true;
+}
+
+/* session_close - stop reading; flush what was written, then close (at
+ * once, or when the last asynchronous step lets go) */
+void session_close(struct session *s, const char *why)
+{
+    (void) why;
+    if (s->closing)
+        return;
+    s->closing = true;
+    s->state = ST_CLOSING;
+    evtimer_del(s->timer);
+    if (s->bev)
+        bufferevent_disable(s->bev, EV_READ);
+    if (s->async_refs == 0)
+        flush_and_finish(s);
+}
+
+/* lost - the client went away or timed out: nothing more can be sent */
 static void lost(struct session *s, const char *what)
 {
     const char *after = s->commands ? smtp_command_names[s->pending_cmd] : "CONNECT";
-    if (s->state == ST_DATA || s->state == ST_BDAT)
-        after = s->state == ST_DATA ? "DATA" : "BDAT";
-    if (s->state == ST_COMMAND || s->state == ST_WAIT)
-        after = s->commands ? smtp_command_names[s->pending_cmd] : "CONNECT";
+    if (s->state == ST_DATA)
+        after = "DATA";
+    else if (s->state == ST_BDAT)
+        after = "BDAT";
+    else if (s->state == ST_AUTH)
+        after = "AUTH";
+    else if (s->state == ST_TLS)
+        after = "STARTTLS";
     log_info("%s after %s from %s", what, after, s->namaddr);
-    close_now(s);
+    s->dead = true;
+    session_close(s, what);
 }
 
 /* ---- policy suspension ---- */
@@ -336,11 +426,10 @@ static void fetch_done(struct session *s)
     if (last) {
         free(s->pending);
         s->pending = NULL;
+        if (!s->closing)
+            commands_continue(s);
     }
-    if (session_release(s))
-        return;
-    if (last)
-        commands_continue(s);
+    session_release(s);
 }
 
 static void provide_dns(void *arg, const struct dns_answer *a)
@@ -422,18 +511,19 @@ enum policy_status session_policy(struct session *s, enum policy_status st, stru
 /* session_resume - back to reading commands after an asynchronous step */
 void session_resume(struct session *s)
 {
-    if (s->state == ST_CLOSING)
+    if (s->closing)
         return;
     if (s->hangup) {
         session_close(s, "hangup");
         return;
     }
     s->state = ST_COMMAND;
-    bufferevent_enable(s->bev, EV_READ);
     session_arm_timer(s, s->svc->timeout_ms);
+    if (s->holding)
+        return; /* hold_done goes on */
+    bufferevent_enable(s->bev, EV_READ);
     /* Input that arrived meanwhile is already buffered. */
-    if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
-        read_cb(s->bev, s);
+    session_process_input(s);
 }
 
 /* ---- reading ---- */
@@ -483,15 +573,30 @@ static char *take_line(struct session *s, size_t *len_out, bool *had_cr)
     }
 }
 
+/* too_many_errors - smtpd_hard_error_limit reached: 421 and hang up,
+ * before anything more is read (as Postfix checks at each command) */
+static bool too_many_errors(struct session *s)
+{
+    if (s->error_count < s->svc->hard_error_limit)
+        return false;
+    session_reply(s, "421 4.7.0 %s Error: too many errors", s->svc->myhostname);
+    log_info("too many errors after %s from %s",
+             s->commands ? smtp_command_names[s->pending_cmd] : "CONNECT", s->namaddr);
+    session_close(s, "errors");
+    return true;
+}
+
 static void read_commands(struct session *s)
 {
-    while (s->state == ST_COMMAND) {
+    while (s->state == ST_COMMAND && !s->holding) {
+        if (too_many_errors(s))
+            return;
         size_t len;
         bool had_cr;
         char *line = take_line(s, &len, &had_cr);
         if (line == NULL)
             return;
-        if (!had_cr && s->bare_newline_mode == 2) {
+        if (!had_cr && !s->discard_line && s->bare_newline_mode == 2) {
             /* smtpd_forbid_bare_newline = reject */
             session_reply(s, "%ld 5.5.2 %s Error: bare <LF> received",
                           config_get_int(s->svc->cfg, "smtpd_forbid_bare_newline_reject_code"),
@@ -501,90 +606,127 @@ static void read_commands(struct session *s)
             return;
         }
         commands_dispatch(s, line, len);
-        if (s->hangup && s->state != ST_CLOSING) {
+        if (s->hangup && !s->closing) {
             session_close(s, "hangup");
             return;
         }
     }
 }
 
-static void read_cb(struct bufferevent *bev, void *arg)
+static void read_proxy(struct session *s)
 {
-    (void) bev;
-    struct session *s = arg;
+    struct evbuffer *in = bufferevent_get_input(s->bev);
+    size_t avail = evbuffer_get_length(in);
+    size_t n = avail < SMTP_PROXY_HEADER_MAX ? avail : SMTP_PROXY_HEADER_MAX;
+    unsigned char *data = evbuffer_pullup(in, (ssize_t) n);
+    size_t used;
+    char addr[INET6_ADDRSTRLEN], saddr[INET6_ADDRSTRLEN];
+    unsigned port, sport;
+    int r = proxy_parse(data, n, &used, addr, sizeof(addr), &port, saddr, sizeof(saddr), &sport);
+    if (r == 0)
+        return;
+    if (r < 0) {
+        log_warnx("haproxy read: bad or missing proxy header from %s", s->addr);
+        s->dead = true;
+        session_close(s, "proxy");
+        return;
+    }
+    evbuffer_drain(in, used);
+    snprintf(s->addr, sizeof(s->addr), "%s", addr);
+    s->port = port;
+    snprintf(s->server_addr, sizeof(s->server_addr), "%s", saddr);
+    s->server_port = sport;
+    start_session(s);
+}
+
+/* input_step - hand buffered input to the reader of the current state */
+static void input_step(struct session *s)
+{
     switch (s->state) {
-    case ST_COMMAND:
-        session_arm_timer(s, s->svc->timeout_ms);
-        read_commands(s);
-        break;
-    case ST_DATA:
-        session_arm_timer(s, s->svc->timeout_ms);
-        data_read(s);
-        break;
-    case ST_BDAT:
-        session_arm_timer(s, s->svc->timeout_ms);
-        bdat_read(s);
-        break;
+    case ST_COMMAND: read_commands(s); break;
+    case ST_DATA: data_read(s); break;
+    case ST_BDAT: bdat_read(s); break;
     case ST_AUTH: {
         size_t len;
         bool had_cr;
-        session_arm_timer(s, s->svc->timeout_ms);
         char *line = take_line(s, &len, &had_cr);
         if (line)
             commands_auth_line(s, line);
         break;
     }
-    case ST_PROXY: {
-        struct evbuffer *in = bufferevent_get_input(bev);
-        size_t avail = evbuffer_get_length(in);
-        unsigned char *data = evbuffer_pullup(
-            in, (ssize_t) (avail < SMTP_PROXY_HEADER_MAX ? avail : SMTP_PROXY_HEADER_MAX));
-        size_t used;
-        char addr[INET6_ADDRSTRLEN], saddr[INET6_ADDRSTRLEN];
-        unsigned port, sport;
-        int r = proxy_parse(data, avail < SMTP_PROXY_HEADER_MAX ? avail : SMTP_PROXY_HEADER_MAX,
-                            &used, addr, sizeof(addr), &port, saddr, sizeof(saddr), &sport);
-        if (r == 0)
-            return;
-        if (r < 0) {
-            log_warnx("haproxy read: bad or missing proxy header from %s", s->addr);
-            session_close(s, "proxy");
-            return;
-        }
-        evbuffer_drain(in, used);
-        snprintf(s->addr, sizeof(s->addr), "%s", addr);
-        s->port = port;
-        snprintf(s->server_addr, sizeof(s->server_addr), "%s", saddr);
-        s->server_port = sport;
-        start_session(s);
-        break;
-    }
+    case ST_PROXY: read_proxy(s); break;
     default: break;
     }
+}
+
+/*
+ * process_input - run the state readers over buffered input until none
+ * can go on: DATA sent in one packet with its message, BDAT chunks and the
+ * commands after them are all handled here, in order.  The session is held
+ * meanwhile, so closing it inside only marks it.  Not re-entered: a
+ * resume from inside just lets the loop go round again.
+ */
+void session_process_input(struct session *s)
+{
+    if (s->in_input) {
+        s->input_again = true;
+        return;
+    }
+    s->in_input = true;
+    session_hold(s);
+    struct evbuffer *in = bufferevent_get_input(s->bev);
+    for (;;) {
+        s->input_again = false;
+        enum session_state before = s->state;
+        size_t len = evbuffer_get_length(in);
+        if (s->closing || s->holding || !reading_state(s->state))
+            break;
+        input_step(s);
+        if (s->closing)
+            break;
+        if (!s->input_again && s->state == before && evbuffer_get_length(in) == len)
+            break;
+    }
+    s->in_input = false;
+    session_release(s);
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+    (void) bev;
+    struct session *s = arg;
+    if (reading_state(s->state) && s->state != ST_PROXY)
+        session_arm_timer(s, s->svc->timeout_ms);
+    session_process_input(s);
 }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)
 {
     (void) bev;
     struct session *s = arg;
-    if (what & BEV_EVENT_CONNECTED) {
+    if (s->closing) {
+        if (s->async_refs == 0)
+            finish(s); /* the final flush failed */
+        else
+            s->dead = true;
+        return;
+    }
+    session_hold(s);
+    if (what & BEV_EVENT_CONNECTED)
         commands_tls_ready(s);
-        return;
-    }
-    if (s->state == ST_CLOSING) {
-        close_now(s);
-        return;
-    }
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+    else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
         lost(s, "lost connection");
+    session_release(s);
 }
 
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void) fd, (void) what;
     struct session *s = arg;
-    if (s->state == ST_CLOSING) {
-        close_now(s);
+    if (s->closing) {
+        /* the final flush did not finish in time */
+        if (s->async_refs == 0)
+            finish(s);
         return;
     }
     if (s->state == ST_WAIT) {
@@ -592,10 +734,14 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
         session_arm_timer(s, s->svc->timeout_ms);
         return;
     }
+    session_hold(s);
     session_reply(s, "421 4.4.2 %s Error: timeout exceeded", s->svc->myhostname);
-    log_info("timeout after %s from %s",
-             s->commands ? smtp_command_names[s->pending_cmd] : "CONNECT", s->namaddr);
+    const char *after = s->state == ST_DATA ? "DATA"
+                        : s->commands       ? smtp_command_names[s->pending_cmd]
+                                            : "CONNECT";
+    log_info("timeout after %s from %s", after, s->namaddr);
     session_close(s, "timeout");
+    session_release(s);
 }
 
 /* ---- the client's name ---- */
@@ -623,9 +769,10 @@ static void peer_forward_done(void *arg, const struct dns_answer *a)
 {
     struct peer_lookup *pl = arg;
     struct session *s = pl->s;
-    if (session_release(s)) {
+    if (s->closing) {
         free(pl->ptr_name);
         free(pl);
+        session_release(s);
         return;
     }
     bool match = false;
@@ -651,25 +798,28 @@ static void peer_forward_done(void *arg, const struct dns_answer *a)
     }
     free(ptr);
     free(pl);
+    session_release(s);
 }
 
 static void peer_ptr_done(void *arg, const struct dns_answer *a)
 {
     struct peer_lookup *pl = arg;
     struct session *s = pl->s;
-    if (session_release(s)) {
+    if (s->closing) {
         free(pl);
+        session_release(s);
         return;
     }
     if (a == NULL || a->status != DNS_OK || a->rrs == NULL) {
         enum peer_status st = a && a->status == DNS_RETRY ? PEER_TEMP : PEER_PERM;
         free(pl);
         finish_peer(s, "unknown", st, "unknown", st);
+        session_release(s);
         return;
     }
     pl->ptr_name = xstrdup(a->rrs->data);
     str_lower(pl->ptr_name);
-    s->async_refs++;
+    /* the reference passes on to the forward lookup */
     dns_lookup_async(s->w->resolver, pl->ptr_name, strchr(s->addr, ':') ? DNS_T_AAAA : DNS_T_A,
                      peer_forward_done, pl);
 }
@@ -687,7 +837,7 @@ static void lookup_peer(struct session *s)
     }
     struct peer_lookup *pl = xcalloc(1, sizeof(*pl));
     pl->s = s;
-    s->async_refs++;
+    session_hold(s);
     s->state = ST_WAIT;
     dns_lookup_async(s->w->resolver, rev, DNS_T_PTR, peer_ptr_done, pl);
     free(rev);
@@ -710,7 +860,7 @@ void session_greeting(struct session *s)
     policy_set_client(s->ps, s->addr, s->port, s->name, s->name_status, s->reverse_name,
                       s->reverse_status);
     policy_set_protocol(s->ps, s->protocol);
-    if (input_waiting(s) && !s->ill_pipelining) {
+    if (s->commands == 0 && input_waiting(s) && !s->ill_pipelining) {
         s->ill_pipelining = true;
         log_info("improper command pipelining after CONNECT from %s", s->namaddr);
         policy_set_pipelining_violation(s->ps, true);
@@ -724,14 +874,10 @@ void session_greeting(struct session *s)
             return;
         }
         if (st == POLICY_REJECT) {
-            session_reply_text(s, r.reply);
             s->client_rejected = true;
             s->client_reject =
                 arena_printf(s->arena, "503 5.7.0 Error: access denied for %s", s->namaddr);
-            if (r.disconnect) {
-                session_close(s, "rejected");
-                return;
-            }
+            session_rejected(s, &r);
             session_resume(s);
             return;
         }
@@ -751,31 +897,34 @@ static void connect_limits_done(void *arg, unsigned count, unsigned rate)
     struct session *s = arg;
     if (count)
         s->anvil_counted = true;
-    if (session_release(s))
+    if (s->closing) {
+        session_release(s);
         return;
+    }
     struct service *svc = s->svc;
+    const char *what = NULL;
+    unsigned value = 0;
     if (svc->conn_count_limit > 0 && count > (unsigned) svc->conn_count_limit) {
-        log_warnx("Connection concurrency limit exceeded: %u from %s for service %s", count,
+        what = "concurrency";
+        value = count;
+    } else if (svc->conn_rate_limit > 0 && rate > (unsigned) svc->conn_rate_limit) {
+        what = "rate";
+        value = rate;
+    }
+    if (what) {
+        log_warnx("Connection %s limit exceeded: %u from %s for service %s", what, value,
                   s->namaddr, svc->name);
         session_reply(s, "421 4.7.0 %s Error: too many connections from %s", svc->myhostname,
                       s->addr);
         session_close(s, "limit");
-        return;
+    } else {
+        session_greeting(s);
     }
-    if (svc->conn_rate_limit > 0 && rate > (unsigned) svc->conn_rate_limit) {
-        log_warnx("Connection rate limit exceeded: %u from %s for service %s", rate, s->namaddr,
-                  svc->name);
-        session_reply(s, "421 4.7.0 %s Error: too many connections from %s", svc->myhostname,
-                      s->addr);
-        session_close(s, "limit");
-        return;
-    }
-    session_greeting(s);
+    session_release(s);
 }
 
-static void greet(struct session *s)
+void session_client_changed(struct session *s)
 {
-    log_info("connect from %s", s->namaddr);
     struct service *svc = s->svc;
     s->xclient_authorized =
         svc->xclient_hosts && policy_match(svc->xclient_hosts, s->name, s->addr) > 0;
@@ -785,10 +934,22 @@ static void greet(struct session *s)
     if (s->bare_newline_mode && svc->bare_newline_exclusions &&
         policy_match(svc->bare_newline_exclusions, s->name, s->addr) > 0)
         s->bare_newline_mode = 0;
+    if (s->discard_by_addr) {
+        strlist_free(s->discard_by_addr);
+        free(s->discard_by_addr);
+        s->discard_by_addr = NULL;
+    }
+}
+
+static void greet(struct session *s)
+{
+    log_info("connect from %s", s->namaddr);
+    struct service *svc = s->svc;
+    session_client_changed(s);
     s->limits_exempt =
         svc->limit_exceptions && policy_match(svc->limit_exceptions, s->name, s->addr) > 0;
     if (!s->limits_exempt && (svc->conn_count_limit > 0 || svc->conn_rate_limit > 0)) {
-        s->async_refs++;
+        session_hold(s);
         s->state = ST_WAIT;
         anvil_request(s->w->anvil, "connect", svc->name, s->addr, connect_limits_done, s);
         return;

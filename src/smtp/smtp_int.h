@@ -59,6 +59,13 @@ struct service {
     struct policy_match *xclient_hosts, *xforward_hosts, *flush_domains, *bare_newline_exclusions,
         *sasl_exceptions;
     bool forbid_unauth_pipelining;
+    bool soft_bounce;
+    bool ipv6;                       /* inet_protocols has IPv6 */
+    struct strlist forbidden;        /* smtpd_forbidden_commands */
+    struct table **forbidden_tables; /* per item: a table, or NULL for a name */
+    struct strlist noop_commands;    /* smtpd_noop_commands */
+    struct table **footer_maps;      /* smtpd_reject_footer_maps */
+    size_t n_footer_maps;
     /* client limits (anvil) */
     long conn_count_limit, conn_rate_limit, msg_rate_limit, rcpt_rate_limit, tls_rate_limit,
         auth_rate_limit;
@@ -137,6 +144,7 @@ struct session {
     char *sender; /* NULL: no MAIL yet */
     struct strlist rcpts;
     int rcpt_attempts;
+    int rcpt_overshoot; /* recipients refused over smtpd_recipient_limit */
     long declared_size;
     struct queue_message *msg;
     char qid[QUEUE_ID_MAX];
@@ -148,8 +156,15 @@ struct session {
     char *auth_mech;      /* mechanism of the AUTH in progress */
     char *auth_challenge; /* last challenge sent, for the failure log line */
     bool bdat_active;     /* BDAT chunks are being received */
-    long bdat_remaining;
+    bool bdat_error;      /* ... and failed: chunks are discarded until LAST */
+    long bdat_remaining;  /* bytes of the current chunk still to read */
+    long bdat_chunk;      /* its size */
     bool bdat_last;
+    bool bdat_bare_lf;   /* it had a bare LF */
+    char *bdat_reply;    /* the reply for a failed chunk */
+    long bdat_content;   /* message bytes so far (line ends as CR LF) */
+    long bdat_declared;  /* sum of the chunk sizes, for message_size_limit */
+    char bdat_last_byte; /* of the content so far */
     bool body_8bit, smtputf8;
     const char *body_type;
     char *envid, *ret;
@@ -176,6 +191,10 @@ struct session {
     int rate_state;     /* this command's anvil check: 0 none, 1 asked, 2 answered */
     unsigned rate_value;
     bool discard_line; /* dropping the rest of an overlong line */
+    bool dead;         /* the connection failed: nothing can be sent */
+    bool holding;      /* replies held back (smtpd_error_sleep_time) */
+    bool in_input;     /* process_input is running */
+    bool input_again;  /* ... and should look at the input again */
     struct buf line;   /* the command line being handled */
     struct buf arg;    /* its argument, as the handler may change it */
 };
@@ -186,14 +205,23 @@ void session_reply(struct session *s, const char *fmt, ...) PRINTF_LIKE(2, 3);
 /* session_reply_text - a complete reply (code + text, multi-line allowed) */
 void session_reply_text(struct session *s, const char *text);
 void session_close(struct session *s, const char *why);
-/* session_release - an asynchronous step holding the session is done;
- * true when the session was closed meanwhile and is gone now */
+/* session_hold - an asynchronous step (or a callback at work) keeps the
+ * session: closing it meanwhile only marks it.  session_release lets go;
+ * when the session was closed meanwhile it is flushed and freed after the
+ * last release (true: do not touch it any more). */
+void session_hold(struct session *s);
 bool session_release(struct session *s);
 void session_resume(struct session *s);
+/* session_process_input - hand buffered input to the reader of the current
+ * state (not re-entered) */
+void session_process_input(struct session *s);
 void session_free_all(struct worker *w);
 /* session_greeting - the 220 (or the client-stage reject with
  * smtpd_delay_reject = no); also the reply to XCLIENT */
 void session_greeting(struct session *s);
+/* session_client_changed - the client is new (connect, XCLIENT): the
+ * settings that depend on its name and address */
+void session_client_changed(struct session *s);
 void session_tls_started(struct session *s);
 /* session_install_bev - s->bev was replaced (STARTTLS): give it the
  * session's callbacks and limits */
@@ -206,6 +234,9 @@ void session_log(struct session *s, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void session_transaction_reset(struct session *s);
 /* session_error - count an error; the reply was already sent */
 void session_error(struct session *s);
+/* session_rejected - a policy reject: the reply (or, for HANGUP, none),
+ * an error counted, and the end of the session for 421/521 */
+void session_rejected(struct session *s, const struct policy_result *r);
 
 /* commands.c */
 enum smtp_command {
@@ -251,6 +282,9 @@ enum policy_status session_policy(struct session *s, enum policy_status st,
 /* data.c */
 void data_begin(struct session *s);
 void data_read(struct session *s);
+void data_write(struct session *s, const char *data, size_t len);
+/* bdat.c */
+void cmd_bdat(struct session *s, int cmd, char *arg);
 void bdat_read(struct session *s);
 int data_open_message(struct session *s);
 void data_finish(struct session *s);

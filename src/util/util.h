@@ -67,6 +67,8 @@ int str_to_long(const char *s, long *out);
 /* str_printable - copy with control and non-ASCII bytes replaced by '?',
  * the form in which client text may reach a log line */
 char *str_printable(const char *s, size_t len);
+/* str_valid_utf8 - well-formed UTF-8 (no overlong forms, no surrogates) */
+bool str_valid_utf8(const char *s, size_t len);
 void buf_put_printable(struct buf *b, const char *s, size_t len);
 
 /* A vector of owned strings. */

@@ -63,6 +63,23 @@ static void test_printable_replaces_controls(void **state)
     free(s);
 }
 
+static void test_valid_utf8(void **state)
+{
+    (void) state;
+#define U(text, ok) assert_int_equal(str_valid_utf8(text, sizeof(text) - 1), ok)
+    U("plain ascii", true);
+    U("j\xc3\xb6ran@ex\xc3\xa4mple.net", true); /* two-byte forms */
+    U("\xe2\x82\xac", true);                     /* euro sign */
+    U("\xf0\x9f\x98\x80", true);                 /* U+1F600 */
+    U("\xff\xfe", false);                         /* never valid bytes */
+    U("\xc3\x28", false);                         /* bad continuation */
+    U("\xc3", false);                              /* truncated */
+    U("\xc0\xaf", false);                         /* overlong '/' */
+    U("\xed\xa0\x80", false);                     /* surrogate */
+    U("\xf4\x90\x80\x80", false);                 /* past U+10FFFF */
+#undef U
+}
+
 static void test_str_to_long_rejects_junk(void **state)
 {
     (void) state;
@@ -127,6 +144,7 @@ int main(void)
         cmocka_unit_test(test_split_list_commas_spaces_braces),
         cmocka_unit_test(test_strip_braces_and_trim),
         cmocka_unit_test(test_printable_replaces_controls),
+        cmocka_unit_test(test_valid_utf8),
         cmocka_unit_test(test_str_to_long_rejects_junk),
         cmocka_unit_test(test_htable_put_get_remove_many),
         cmocka_unit_test(test_arena_alloc_and_reset),
