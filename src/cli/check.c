@@ -456,7 +456,7 @@ static void cmd_rcpt(struct checker *c, const char *arg)
     if (!evaluate(c, do_rcpt, addr, &r)) {
         reply(r.reply);
     } else {
-        policy_accept_rcpt(c->s);
+        policy_accept_rcpt(c->s, addr);
         c->rcpt_ok++;
         reply("250 2.1.5 Ok");
     }

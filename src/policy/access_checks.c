@@ -43,10 +43,11 @@ static int lookup_result(struct eval *e, struct restriction *r, enum table_statu
     /* The SMTP server treats an empty result as a broken table (451). */
     if (st == TABLE_FOUND && *value == 0) {
         eval_warn(e, "%s lookup of %s returns an empty string result", r->arg, datum);
-        st = TABLE_CONFIG;
-    }
-    if (st != TABLE_FOUND) {
+        eval_warn(e, "%s should return NO RESULT in case of NOT FOUND", r->arg);
+    } else if (st != TABLE_FOUND) {
         eval_warn(e, "%s: table lookup problem", r->arg);
+    }
+    if (st != TABLE_FOUND || *value == 0) {
         return check_table_result(e, r->arg, "451 4.3.5 Server configuration error", datum,
                                   reply_name, reply_class, def_acl);
     }

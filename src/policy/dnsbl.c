@@ -233,8 +233,8 @@ static int rbl_reject_reply(struct eval *e, const char *rbl_arg, const char *wha
         char dsn[16], dsnbuf[16];
         const char *rest;
         dsn_split(w + 4, "4.7.1", dsn, &rest);
-        status = check_reject(e, ERR_POLICY, atoi(w), dsn_fix(dsn, reply_class, dsnbuf), "%s",
-                              *rest ? rest : "Service unavailable");
+        status = check_reject(e, ERR_POLICY, atoi(w), dsn_fix_logged(e, dsn, reply_class, dsnbuf),
+                              "%s", *rest ? rest : "Service unavailable");
     }
     buf_free(&why);
     return status;

@@ -211,23 +211,23 @@ int check_table_result(struct eval *e, const char *table, const char *value, con
     if (word_is(value, cmd_len, "REJECT")) {
         dsn_split(text, "5.7.1", dsn, &rest);
         return check_reject(e, ERR_POLICY, e->p->access_map_reject_code,
-                            dsn_fix(dsn, reply_class, dsnbuf), "<%s>: %s rejected: %s", reply_name,
-                            reply_class, *rest ? rest : "Access denied");
+                            dsn_fix_logged(e, dsn, reply_class, dsnbuf), "<%s>: %s rejected: %s",
+                            reply_name, reply_class, *rest ? rest : "Access denied");
     }
     if (word_is(value, cmd_len, "DEFER")) {
         dsn_split(text, "4.7.1", dsn, &rest);
         return check_reject(e, ERR_POLICY, e->p->access_map_defer_code,
-                            dsn_fix(dsn, reply_class, dsnbuf), "<%s>: %s rejected: %s", reply_name,
-                            reply_class, *rest ? rest : "Access denied");
+                            dsn_fix_logged(e, dsn, reply_class, dsnbuf), "<%s>: %s rejected: %s",
+                            reply_name, reply_class, *rest ? rest : "Access denied");
     }
     if (word_is(value, cmd_len, "HANGUP")) {
-        /* Postfix's test action: the reject is logged, the client gets no
-         * reply, only a closed connection. */
-        int rc = check_reject(e, ERR_POLICY, 421, "4.7.0", "<%s>: %s rejected: %s", reply_name,
-                              reply_class, *text ? text : "Server hangup");
-        if (rc == CHECK_REJECT)
-            e->hangup = true;
-        return rc;
+        /* Postfix's test action: logged with its text ("hangup: RCPT from
+         * ...: text;"); the client gets no reply, only a closed connection. */
+        log_whatsup(e, "hangup", text);
+        snprintf(e->reply, sizeof(e->reply), "421 4.7.0 %s Server disconnected", e->p->myhostname);
+        e->reply_code = 421;
+        e->hangup = true;
+        return CHECK_REJECT;
     }
     if (word_is(value, cmd_len, "WARN")) {
         log_whatsup(e, "warn", text);
@@ -297,13 +297,13 @@ int check_table_result(struct eval *e, const char *table, const char *value, con
     if (word_is(value, cmd_len, "DEFER_IF_PERMIT")) {
         dsn_split(text, "4.7.1", dsn, &rest);
         return defer_if_permit(e, false, e->p->access_map_defer_code,
-                               dsn_fix(dsn, reply_class, dsnbuf), "<%s>: %s rejected: %s",
+                               dsn_fix_logged(e, dsn, reply_class, dsnbuf), "<%s>: %s rejected: %s",
                                reply_name, reply_class, *rest ? rest : "Service unavailable");
     }
     if (word_is(value, cmd_len, "DEFER_IF_REJECT")) {
         dsn_split(text, "4.7.1", dsn, &rest);
         defer_if(e, &s->st.defer_if_reject, e->p->access_map_defer_code,
-                 dsn_fix(dsn, reply_class, dsnbuf), "<%s>: %s rejected: %s", reply_name,
+                 dsn_fix_logged(e, dsn, reply_class, dsnbuf), "<%s>: %s rejected: %s", reply_name,
                  reply_class, *rest ? rest : "Service unavailable");
         return CHECK_DUNNO;
     }
@@ -334,7 +334,7 @@ int check_table_result(struct eval *e, const char *table, const char *value, con
         int code = atoi(value);
         char def[8] = {value[0], '.', '7', '.', '1', 0};
         dsn_split(text, def, dsn, &rest);
-        return check_reject(e, ERR_POLICY, code, dsn_fix(dsn, reply_class, dsnbuf),
+        return check_reject(e, ERR_POLICY, code, dsn_fix_logged(e, dsn, reply_class, dsnbuf),
                             "<%s>: %s rejected: %s", reply_name, reply_class,
                             *rest ? rest : "Access denied");
     }
@@ -540,6 +540,8 @@ static enum policy_status run(struct policy_session *s, enum check_kind kind, co
     s->n_pending = 0;
     trace_reset(s);
     struct eval e = {.s = s, .p = s->p, .where = where[kind]};
+    if ((kind == K_CLIENT || kind == K_HELO || kind == K_DATA) && s->command_name)
+        e.where = s->command_name;
     int status;
     switch (kind) {
     case K_CLIENT: status = drive_client(&e); break;
@@ -625,13 +627,17 @@ enum policy_status policy_check_eod(struct policy_session *s, struct policy_resu
     return run(s, K_EOD, NULL, r);
 }
 
-enum policy_status policy_check_size(struct policy_session *s, long size, struct policy_result *r)
+enum policy_status policy_check_size(struct policy_session *s, const char *sender, long size,
+                                     struct policy_result *r)
 {
     memset(r, 0, sizeof(*r));
     strlist_free(&s->log);
     struct eval e = {.s = s, .p = s->p, .where = "MAIL"};
     if (s->p->message_size_limit > 0 && size > s->p->message_size_limit) {
+        char *saved = s->sender; /* the log line names the sender */
+        s->sender = arena_strdup(s->arena, sender);
         check_reject(&e, ERR_POLICY, 552, "5.3.4", "Message size exceeds fixed limit");
+        s->sender = saved;
         r->status = POLICY_REJECT;
         snprintf(r->reply, sizeof(r->reply), "%s", e.reply);
         r->code = e.reply_code;

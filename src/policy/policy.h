@@ -76,6 +76,9 @@ void policy_set_client(struct policy_session *s, const char *addr, unsigned port
 void policy_set_peer_address(struct policy_session *s, const char *addr);
 void policy_set_server(struct policy_session *s, const char *addr, unsigned port);
 void policy_set_protocol(struct policy_session *s, const char *protocol); /* SMTP, ESMTP */
+/* policy_set_command - the verb log lines name for the client, HELO and DATA
+ * stages ("XCLIENT", "EHLO", "BDAT"); NULL: CONNECT, HELO and DATA */
+void policy_set_command(struct policy_session *s, const char *verb);
 /* policy_set_helo - NULL: no HELO/EHLO yet (or forgotten after STARTTLS) */
 void policy_set_helo(struct policy_session *s, const char *helo);
 void policy_set_sasl(struct policy_session *s, const char *method, const char *username,
@@ -95,6 +98,12 @@ void policy_transaction_reset(struct policy_session *s);
  * $client_port, $helo_name, $sender ... (as in smtpd_reject_footer);
  * allocated, NULL when the template is malformed */
 char *policy_expand(struct policy_session *s, const char *where, const char *template);
+
+/* policy_log_line - Postfix's "QID: WHATSUP: WHERE from NAME[ADDR]: TEXT;
+ * from=<...> to=<...> proto=... helo=<...>" for events the SMTP server
+ * decides itself (allocated, printable) */
+char *policy_log_line(const struct policy_session *s, const char *whatsup, const char *where,
+                      const char *text);
 
 const char *policy_client_name(const struct policy_session *s);
 const char *policy_client_addr(const struct policy_session *s);
@@ -167,10 +176,12 @@ enum policy_status policy_check_etrn(struct policy_session *s, const char *domai
 enum policy_status policy_check_data(struct policy_session *s, struct policy_result *r);
 enum policy_status policy_check_eod(struct policy_session *s, struct policy_result *r);
 /* policy_check_size - SIZE= against message_size_limit (552 5.3.4) */
-enum policy_status policy_check_size(struct policy_session *s, long size, struct policy_result *r);
+enum policy_status policy_check_size(struct policy_session *s, const char *sender, long size,
+                                     struct policy_result *r);
 
-/* policy_accept_rcpt - a recipient was accepted (counts for later stages) */
-void policy_accept_rcpt(struct policy_session *s);
+/* policy_accept_rcpt - a recipient was accepted (counts for later stages;
+ * the last one is the recipient DATA-stage log lines name) */
+void policy_accept_rcpt(struct policy_session *s, const char *recipient);
 /* policy_accept_mail - MAIL was accepted: the sender is part of the transaction */
 void policy_accept_mail(struct policy_session *s, const char *sender);
 int policy_rcpt_count(const struct policy_session *s);

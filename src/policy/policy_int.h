@@ -299,7 +299,8 @@ struct policy_session {
     struct arena *arena; /* session lifetime strings */
     /* facts */
     char *addr, *name, *reverse_name, *namaddr, *server_addr, *protocol, *helo;
-    char *peer_addr; /* the connection's own address (XCLIENT does not change it) */
+    const char *command_name; /* policy_set_command */
+    char *peer_addr;          /* the connection's own address (XCLIENT does not change it) */
     unsigned port, server_port;
     enum peer_status name_status, reverse_status;
     char *sasl_method, *sasl_username, *sasl_sender;
@@ -362,7 +363,7 @@ struct eval {
     int warn_if_reject; /* recursion level that asked, 0: off */
     char reply[600];    /* the last reject */
     int reply_code;
-    bool hangup; /* the reject is not sent: the connection is dropped */
+    bool hangup;     /* the reject is not sent: the connection is dropped */
     int sleep_index; /* sleeps met in this pass */
     int service_index;
     const char *list_name;
@@ -384,6 +385,8 @@ void eval_warn(struct eval *e, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void dsn_split(const char *text, const char *def, char dsn[16], const char **rest);
 bool dsn_valid(const char *dsn);
 const char *dsn_fix(const char *dsn, const char *reply_class, char buf[16]);
+/* dsn_fix_logged - dsn_fix, logging a change as Postfix does */
+const char *dsn_fix_logged(struct eval *e, const char *dsn, const char *reply_class, char buf[16]);
 
 /* eval.c */
 int generic_checks(struct eval *e, struct restriction_list *list, const char *reply_name,

@@ -61,7 +61,7 @@ int check_rcpt_maps(struct eval *e, const char *recipient, const char *reply_cla
     if (res.flags & RESOLVE_CLASS_ALIAS) {
         char dsnbuf[16];
         status = check_reject(e, ERR_BOUNCE, p->unknown_virtual_alias_reject_code,
-                              dsn_fix(sender ? "5.1.0" : "5.1.1", reply_class, dsnbuf),
+                              dsn_fix_logged(e, "5.1.1", reply_class, dsnbuf),
                               "<%s>: %s rejected: %s", recipient, reply_class, res.error_text);
         goto done;
     }

@@ -88,24 +88,81 @@ const char *dsn_fix(const char *dsn, const char *reply_class, char buf[16])
     return buf;
 }
 
-void log_whatsup(struct eval *e, const char *whatsup, const char *text)
+/* needs_quotes - an RFC 5322 local part that must be a quoted string */
+static bool needs_quotes(const char *local, size_t n)
 {
-    struct policy_session *s = e->s;
+    if (n == 0)
+        return false;
+    if (local[0] == '.' || local[n - 1] == '.')
+        return true;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char) local[i];
+        if (c <= ' ' || c == 0x7f || strchr("()<>@,;:\\\"[]", c))
+            return true;
+        if (c == '.' && i + 1 < n && local[i + 1] == '.')
+            return true;
+    }
+    return false;
+}
+
+/* put_external - an address in its external form, as Postfix logs it:
+ * a local part with special characters is quoted */
+static void put_external(struct buf *b, const char *addr)
+{
+    const char *at = strrchr(addr, '@');
+    size_t n = at ? (size_t) (at - addr) : strlen(addr);
+    if (!needs_quotes(addr, n)) {
+        buf_puts(b, addr);
+        return;
+    }
+    buf_putc(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        if (addr[i] == '"' || addr[i] == '\\')
+            buf_putc(b, '\\');
+        buf_putc(b, addr[i]);
+    }
+    buf_putc(b, '"');
+    buf_puts(b, addr + n);
+}
+
+char *policy_log_line(const struct policy_session *s, const char *whatsup, const char *where,
+                      const char *text)
+{
     struct buf b;
     buf_init(&b);
-    buf_printf(&b, "%s: %s: %s from %s: %s;", s->queue_id ? s->queue_id : "NOQUEUE", whatsup,
-               e->where, s->namaddr ? s->namaddr : "unknown[unknown]", text);
-    if (s->sender)
-        buf_printf(&b, " from=<%s>", s->sender);
-    if (s->recipient)
-        buf_printf(&b, " to=<%s>", s->recipient);
+    buf_printf(&b, "%s: %s: %s from %s: %s;", s->queue_id ? s->queue_id : "NOQUEUE", whatsup, where,
+               s->namaddr ? s->namaddr : "unknown[unknown]", text);
+    if (s->sender) {
+        buf_puts(&b, " from=<");
+        put_external(&b, s->sender);
+        buf_putc(&b, '>');
+    }
+    if (s->recipient) {
+        buf_puts(&b, " to=<");
+        put_external(&b, s->recipient);
+        buf_putc(&b, '>');
+    }
     if (s->protocol)
         buf_printf(&b, " proto=%s", s->protocol);
     if (s->helo)
         buf_printf(&b, " helo=<%s>", s->helo);
     char *clean = str_printable(b.data, b.len);
-    strlist_add_owned(&s->log, clean);
     buf_free(&b);
+    return clean;
+}
+
+const char *dsn_fix_logged(struct eval *e, const char *dsn, const char *reply_class, char buf[16])
+{
+    const char *fixed = dsn_fix(dsn, reply_class, buf);
+    if (strcmp(fixed, dsn) != 0)
+        strlist_add_owned(&e->s->log, xasprintf("mapping DSN status %s into %s status %s", dsn,
+                                                reply_class, fixed));
+    return fixed;
+}
+
+void log_whatsup(struct eval *e, const char *whatsup, const char *text)
+{
+    strlist_add_owned(&e->s->log, policy_log_line(e->s, whatsup, e->where, text));
 }
 
 void eval_warn(struct eval *e, const char *fmt, ...)

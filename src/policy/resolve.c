@@ -168,8 +168,7 @@ static int resolve_uncached(const struct policy *p, const char *address, struct 
     if (*domain == '[') {
         if (!valid_mailhost_literal(domain))
             out->flags |= RESOLVE_FLAG_ERROR;
-    } else if (!valid_hostname(domain) &&
-               !(p->smtputf8_enable && valid_utf8_hostname(domain))) {
+    } else if (!valid_hostname(domain) && !(p->smtputf8_enable && valid_utf8_hostname(domain))) {
         out->flags |= RESOLVE_FLAG_ERROR;
     }
     out->recipient = buf_steal(&a);

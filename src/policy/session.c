@@ -135,6 +135,11 @@ void policy_set_instance(struct policy_session *s, const char *instance)
     s->instance = dup(s, instance);
 }
 
+void policy_set_command(struct policy_session *s, const char *verb)
+{
+    s->command_name = verb;
+}
+
 void policy_transaction_reset(struct policy_session *s)
 {
     s->sender = NULL;
@@ -155,9 +160,10 @@ void policy_accept_mail(struct policy_session *s, const char *sender)
     s->sender = dup(s, sender);
 }
 
-void policy_accept_rcpt(struct policy_session *s)
+void policy_accept_rcpt(struct policy_session *s, const char *recipient)
 {
     s->rcpt_count++;
+    s->recipient = arena_strdup(s->arena, recipient);
 }
 
 int policy_rcpt_count(const struct policy_session *s)

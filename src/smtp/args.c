@@ -146,6 +146,28 @@ int args_parse(struct session *s, const char *text, bool sender, struct mail_arg
     return 0;
 }
 
+void args_log_illegal(struct session *s, const char *command, const char *text, bool whole)
+{
+    size_t n = strlen(text);
+    if (!whole) {
+        /* the address token: up to white space outside <...> */
+        int depth = 0;
+        for (n = 0; text[n]; n++) {
+            if (text[n] == '<')
+                depth++;
+            else if (text[n] == '>' && depth > 0)
+                depth--;
+            else if ((text[n] == ' ' || text[n] == '\t') && depth == 0)
+                break;
+        }
+        if (depth > 0)
+            return; /* "<a" cut short (a NUL): Postfix does not log it */
+    }
+    char *shown = str_printable(text, n);
+    log_warnx("Illegal address syntax from %s in %s command: %s", s->namaddr, command, shown);
+    free(shown);
+}
+
 void mail_args_free(struct mail_args *a)
 {
     free(a->address);

@@ -91,28 +91,30 @@ static void auth_done(void *arg, struct sasl_result *r)
         s->sasl_username = arena_strdup(s->arena, r->username);
         s->sasl_method = s->auth_mech;
         policy_set_sasl(s->ps, s->sasl_method, s->sasl_username, NULL);
-        if (s->ehlo)
-            s->protocol = s->tls_active ? "ESMTPSA" : "ESMTPA";
         policy_set_protocol(s->ps, s->protocol);
         s->counts_ok[CMD_AUTH]++;
         s->commands_ok++;
         session_reply(s, "235 2.7.0 Authentication successful");
         break;
     case SASL_FAIL:
-        log_warnx("%s: SASL %s authentication failed: %s", s->namaddr, s->auth_mech, r->reason);
+        log_warnx("%s: SASL %s authentication failed: %s, sasl_username=%s", s->namaddr,
+                  s->auth_mech, r->reason, r->username ? r->username : "(unavailable)");
         session_reply(s, "535 5.7.8 Error: authentication failed: %s", r->reason);
         session_error(s);
         break;
     case SASL_TEMPFAIL:
-        log_warnx("%s: SASL %s authentication failed: %s", s->namaddr, s->auth_mech, r->reason);
+        log_warnx("%s: SASL %s authentication failed: %s, sasl_username=%s", s->namaddr,
+                  s->auth_mech, r->reason, r->username ? r->username : "(unavailable)");
         session_reply(s, "454 4.7.0 Temporary authentication failure: %s", r->reason);
         session_error(s);
         break;
     case SASL_ERROR:
         if (r->error == SASL_ERR_ABORTED) {
+            log_warnx("%s: SASL %s authentication aborted", s->namaddr, s->auth_mech);
             session_reply(s, "501 5.7.0 Authentication aborted");
         } else {
-            log_warnx("%s: SASL %s authentication failed: %s", s->namaddr, s->auth_mech, r->reason);
+            log_warnx("%s: SASL %s authentication failed: %s, sasl_username=%s", s->namaddr,
+                      s->auth_mech, r->reason, r->username ? r->username : "(unavailable)");
             session_reply(s, "535 5.7.8 Error: authentication failed: %s", r->reason);
         }
         session_error(s);

@@ -58,6 +58,10 @@ void cmd_bdat(struct session *s, int cmd, char *arg)
     bool last = words.count == 2;
     strlist_free(&words);
     if (!syntax) {
+        char *shown = str_printable(arg, strlen(arg));
+        log_warnx("%s: malformed BDAT command syntax from %s: BDAT %s", session_queue_id(s),
+                  s->namaddr, shown);
+        free(shown);
         session_reply(s, "521 5.5.4 Syntax: BDAT count [LAST]");
         session_error(s);
         session_close(s, "bdat");
@@ -80,6 +84,7 @@ void cmd_bdat(struct session *s, int cmd, char *arg)
     } else {
         if (!s->bdat_active) {
             struct policy_result r;
+            policy_set_command(s->ps, "BDAT");
             enum policy_status st = session_policy(s, policy_check_data(s->ps, &r), &r);
             if (st == POLICY_PENDING)
                 return; /* re-run with the answers */
@@ -101,15 +106,15 @@ void cmd_bdat(struct session *s, int cmd, char *arg)
         if (!s->bdat_error) {
             s->bdat_declared += count;
             if (count == 0 && !last) {
+                log_warnx("%s: null BDAT request from %s", session_queue_id(s), s->namaddr);
                 bdat_fail(s, "551 5.7.1 Null BDAT request");
                 session_error(s);
             } else if (s->svc->message_size_limit > 0 &&
                        s->bdat_declared > s->svc->message_size_limit) {
+                log_warnx("%s: BDAT request from %s exceeds message size limit",
+                          session_queue_id(s), s->namaddr);
                 bdat_fail(s, "552 5.3.4 Chunk exceeds message size limit");
                 session_error(s);
-            } else {
-                s->counts_ok[cmd]++;
-                s->commands_ok++;
             }
         }
     }
@@ -151,6 +156,8 @@ static void chunk_done(struct session *s)
         bdat_fail(s, reply);
         free(reply);
         session_error(s);
+        session_log_event(s, "reject", last ? "END-OF-MESSAGE" : "BDAT content",
+                          "bare <LF> received");
     }
     if (s->bdat_reply) {
         session_reply_text(s, s->bdat_reply);
@@ -160,6 +167,7 @@ static void chunk_done(struct session *s)
         return;
     }
     if (!last) {
+        session_command_ok(s, CMD_BDAT);
         session_reply(s, "250 2.0.0 Ok: %ld bytes", s->bdat_chunk);
         session_resume(s);
         return;

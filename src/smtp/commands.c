@@ -53,8 +53,7 @@ static void reply(struct session *s, const char *text)
 
 static void ok(struct session *s, int cmd)
 {
-    s->counts_ok[cmd]++;
-    s->commands_ok++;
+    session_command_ok(s, cmd);
 }
 
 static void error_reply(struct session *s, const char *text)
@@ -159,6 +158,40 @@ static bool starttls_offered(struct session *s)
            *s->svc->tls_level;
 }
 
+/* log_discarded - Postfix's "discarding EHLO keywords: ..." with its names
+ * in its order (SMTPUTF8 shows as EHLO_MASK_SMTPUTF8, as Postfix 3.7
+ * prints it); "silent-discard" keeps it quiet */
+static void log_discarded(struct session *s)
+{
+    static const char *const order[][2] = {
+        {"8bitmime", "8BITMIME"},
+        {"auth", "AUTH"},
+        {"etrn", "ETRN"},
+        {"pipelining", "PIPELINING"},
+        {"size", "SIZE"},
+        {"verp", "VERP"},
+        {"vrfy", "VRFY"},
+        {"xclient", "XCLIENT"},
+        {"xforward", "XFORWARD"},
+        {"starttls", "STARTTLS"},
+        {"enhancedstatuscodes", "ENHANCEDSTATUSCODES"},
+        {"dsn", "DSN"},
+        {"smtputf8", "EHLO_MASK_SMTPUTF8"},
+        {"chunking", "CHUNKING"},
+    };
+    /* Postfix 3.7 also says nothing when ENHANCEDSTATUSCODES is discarded. */
+    if (discarded(s, "silent-discard") || discarded(s, "enhancedstatuscodes"))
+        return;
+    struct buf gone;
+    buf_init(&gone);
+    for (size_t i = 0; i < ARRAY_LEN(order); i++)
+        if (discarded(s, order[i][0]))
+            buf_printf(&gone, " %s", order[i][1]);
+    if (gone.len)
+        log_info("discarding EHLO keywords:%s", gone.data);
+    buf_free(&gone);
+}
+
 static void ehlo_reply(struct session *s)
 {
     struct buf b;
@@ -200,6 +233,7 @@ static void ehlo_reply(struct session *s)
         KW("smtputf8", "SMTPUTF8");
     KW("chunking", "CHUNKING");
 #undef KW
+    log_discarded(s);
     reply(s, b.data);
     buf_free(&b);
 }
@@ -213,7 +247,7 @@ static void cmd_helo(struct session *s, int cmd, char *arg)
     /* The whole argument is the name, spaces and all, as in Postfix. */
     if (!s->svc->delay_reject) {
         struct policy_result r;
-        policy_set_protocol(s->ps, cmd == CMD_EHLO ? "ESMTP" : "SMTP");
+        policy_set_command(s->ps, cmd == CMD_EHLO ? "EHLO" : NULL);
         enum policy_status st = session_policy(s, policy_check_helo(s->ps, arg, &r), &r);
         if (st == POLICY_PENDING)
             return;
@@ -226,8 +260,7 @@ static void cmd_helo(struct session *s, int cmd, char *arg)
     s->helo = arena_strdup(s->arena, arg);
     s->ehlo = cmd == CMD_EHLO;
     if (s->ehlo)
-        s->protocol = s->tls_active ? (s->sasl_username ? "ESMTPSA" : "ESMTPS")
-                                    : (s->sasl_username ? "ESMTPA" : "ESMTP");
+        s->protocol = "ESMTP";
     else
         s->protocol = "SMTP";
     policy_set_helo(s->ps, s->helo);
@@ -268,20 +301,27 @@ static bool valid_xtext(const char *v)
     return true;
 }
 
+/* valid_notify - NEVER, or a list of SUCCESS, FAILURE and DELAY */
 static bool valid_notify(const char *v)
 {
     if (strcasecmp(v, "NEVER") == 0)
         return true;
-    if (*v == 0)
+    if (*v == 0 || v[0] == ',' || v[strlen(v) - 1] == ',')
         return false;
     char *copy = xstrdup(v), *save, *item;
     bool okay = true;
-    for (item = strtok_r(copy, ",", &save); item && okay; item = strtok_r(NULL, ",", &save))
+    for (item = strtok_r(copy, ",", &save); item && okay; item = strtok_r(NULL, ",", &save)) {
         okay = strcasecmp(item, "SUCCESS") == 0 || strcasecmp(item, "FAILURE") == 0 ||
                strcasecmp(item, "DELAY") == 0;
-    bool trailing = v[strlen(v) - 1] == ',' || v[0] == ',';
+        if (!okay && strcasecmp(item, "NEVER") != 0) {
+            char *shown = str_printable(item, strlen(item)), *all = str_printable(v, strlen(v));
+            log_warnx("unknown DSN NOTIFY command value \"%s\" in \"%s\"", shown, all);
+            free(shown);
+            free(all);
+        }
+    }
     free(copy);
-    return okay && !trailing;
+    return okay;
 }
 
 static bool valid_orcpt(const char *v)
@@ -310,6 +350,7 @@ static void cmd_mail(struct session *s, int cmd, char *arg)
     struct mail_args a;
     char *err = NULL;
     if (args_parse(s, text, true, &a, &err) == -1) {
+        args_log_illegal(s, "MAIL", text, false);
         error_reply(s, err);
         free(err);
         return;
@@ -380,7 +421,7 @@ static void cmd_mail(struct session *s, int cmd, char *arg)
     }
     if (size > 0) {
         struct policy_result r;
-        if (policy_check_size(s->ps, size, &r) == POLICY_REJECT) {
+        if (session_policy(s, policy_check_size(s->ps, a.address, size, &r), &r) == POLICY_REJECT) {
             session_rejected(s, &r);
             goto done;
         }
@@ -423,11 +464,13 @@ static void cmd_rcpt(struct session *s, int cmd, char *arg)
     struct mail_args a;
     char *err = NULL;
     if (args_parse(s, text, false, &a, &err) == -1) {
+        args_log_illegal(s, "RCPT", text, false);
         error_reply(s, err);
         free(err);
         return;
     }
     if (*a.address == 0) {
+        args_log_illegal(s, "RCPT", text, false);
         error_reply(s, "501 5.1.3 Bad recipient address syntax");
         goto done;
     }
@@ -478,6 +521,8 @@ static void cmd_rcpt(struct session *s, int cmd, char *arg)
         reply(s, "452 4.5.3 Error: too many recipients");
         if (s->rcpt_overshoot++ >= s->svc->recipient_overshoot_limit)
             session_error(s);
+        else
+            ok(s, cmd); /* Postfix counts a reply that is no error as "ok" */
         goto done;
     }
     struct policy_result r;
@@ -495,7 +540,7 @@ static void cmd_rcpt(struct session *s, int cmd, char *arg)
         goto done;
     }
     strlist_add(&s->rcpts, a.address);
-    policy_accept_rcpt(s->ps);
+    policy_accept_rcpt(s->ps, a.address);
     ok(s, cmd);
     reply(s, "250 2.1.5 Ok");
 done:
@@ -532,6 +577,7 @@ static void cmd_data(struct session *s, int cmd, char *arg)
         return;
     }
     struct policy_result r;
+    policy_set_command(s->ps, NULL);
     enum policy_status st = session_policy(s, policy_check_data(s->ps, &r), &r);
     if (st == POLICY_PENDING)
         return;
@@ -539,7 +585,6 @@ static void cmd_data(struct session *s, int cmd, char *arg)
         session_rejected(s, &r);
         return;
     }
-    ok(s, cmd);
     reply(s, "354 End data with <CR><LF>.<CR><LF>");
     data_begin(s);
 }
@@ -593,6 +638,7 @@ static void cmd_vrfy(struct session *s, int cmd, char *arg)
         if (!extra && err == NULL)
             mail_args_free(&a);
         free(err);
+        args_log_illegal(s, "VRFY", arg, true);
         error_reply(s, "501 5.1.3 Bad recipient address syntax");
         return;
     }
@@ -644,6 +690,9 @@ static void cmd_etrn(struct session *s, int cmd, char *arg)
         reply(s, "250 Queuing started");
         return;
     }
+    char *shown = str_printable(domain, strlen(domain));
+    log_warnx("reject: ETRN %.100s... from %s", shown, s->namaddr);
+    free(shown);
     session_reply(s, "459 <%s>: service unavailable", domain);
     session_error(s);
 }
@@ -803,7 +852,8 @@ static void cmd_xclient(struct session *s, int cmd, char *arg)
     struct xclient_values x = {0};
     if (xclient_parse(s, arg, &x) == -1)
         return;
-    ok(s, cmd);
+    /* Postfix's disconnect line counts XCLIENT as not "ok" (xclient=0/1). */
+    (void) cmd;
     if (x.addr_set)
         snprintf(s->addr, sizeof(s->addr), "%s", x.addr_unavailable ? "unknown" : x.addr);
     if (x.port)
@@ -1078,6 +1128,9 @@ void commands_dispatch(struct session *s, char *line, size_t len)
         return;
     }
     int cmd = lookup_command(p, vn);
+    s->commands++;
+    s->counts[cmd]++;
+    s->pending_cmd = cmd;
     if (cmd == CMD_UNKNOWN && (looks_like_header(line) || forbidden_command(s, p))) {
         char *shown = str_printable(line, len > 100 ? 100 : len);
         log_warnx("non-SMTP command from %s: %s", s->namaddr, shown);
@@ -1086,16 +1139,14 @@ void commands_dispatch(struct session *s, char *line, size_t len)
         session_close(s, "junk");
         return;
     }
-    s->commands++;
-    s->counts[cmd]++;
-    s->pending_cmd = cmd;
-    if (cmd != CMD_UNKNOWN && !check_pipelining(s, cmd))
-        return;
     if (s->client_rejected && cmd != CMD_QUIT) {
         error_reply(s, s->client_reject);
         return;
     }
+    if (cmd != CMD_UNKNOWN && !check_pipelining(s, cmd))
+        return;
     if (cmd == CMD_UNKNOWN) {
+        s->where_cmd = smtp_command_names[CMD_UNKNOWN];
         error_reply(s, "500 5.5.2 Error: command not recognized");
         return;
     }
@@ -1110,6 +1161,7 @@ void commands_dispatch(struct session *s, char *line, size_t len)
     free(s->pending_arg);
     s->pending_arg = xstrdup(arg);
     s->rate_state = 0;
+    s->where_cmd = smtp_command_names[cmd];
     run_command(s);
 }
 

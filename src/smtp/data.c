@@ -47,6 +47,8 @@ void data_write(struct session *s, const char *data, size_t len)
     s->msg_size += (long) len;
     if (s->svc->message_size_limit > 0 && s->msg_size > s->svc->message_size_limit) {
         s->msg_too_big = true;
+        if (!s->bdat_active)
+            log_warnx("%s: queue file size limit exceeded", session_queue_id(s));
         return;
     }
     if (queue_message_write(s->msg, data, len) == -1) {
@@ -69,7 +71,11 @@ static void received_header(struct session *s)
     }
     if (s->sasl_username && config_get_bool(s->svc->cfg, "smtpd_sasl_authenticated_header"))
         buf_printf(&h, "\t(Authenticated sender: %s)\r\n", s->sasl_username);
-    const char *proto = s->protocol;
+    /* The Received header's protocol tells TLS and login; logs say SMTP or
+     * ESMTP only, as Postfix's do. */
+    char proto[16];
+    snprintf(proto, sizeof(proto), "%s%s%s", s->protocol, s->ehlo && s->tls_active ? "S" : "",
+             s->ehlo && s->sasl_username ? "A" : "");
     buf_printf(&h, "\tby %s (%s) with %s id %s", s->svc->myhostname,
                config_get(s->svc->cfg, "mail_name"), proto, s->qid);
     char date[64];
@@ -233,6 +239,7 @@ void data_read(struct session *s)
 /* queued_reply - "250 2.0.0 Ok: queued as ID" (BDAT: with the size) */
 static void queued_reply(struct session *s, const char *qid)
 {
+    session_command_ok(s, s->bdat_active ? CMD_BDAT : CMD_DATA);
     if (s->bdat_active)
         session_reply(s, "250 2.0.0 Ok: %ld bytes queued as %s", s->bdat_content, qid);
     else
@@ -271,8 +278,6 @@ static void commit_done(void *arg, int err, const char *qid)
     } else {
         if (s->message_id)
             log_info("%s: message-id=%s", qid, s->message_id);
-        log_info("%s: from=<%s>, size=%ld, nrcpt=%zu (queue active)", qid, s->sender, s->msg_size,
-                 s->rcpts.count);
         queued_reply(s, qid);
     }
     session_transaction_reset(s);
@@ -293,6 +298,7 @@ void data_finish(struct session *s)
         session_reply(s, "%ld 5.5.2 %s Error: bare <LF> received",
                       config_get_int(s->svc->cfg, "smtpd_forbid_bare_newline_reject_code"),
                       s->svc->myhostname);
+        session_log_event(s, "reject", "END-OF-MESSAGE", "bare <LF> received");
         message_failed(s);
         return;
     }

@@ -208,9 +208,32 @@ void session_reply(struct session *s, const char *fmt, ...)
     free(text);
 }
 
+void session_command_ok(struct session *s, int cmd)
+{
+    s->counts_ok[cmd]++;
+    s->commands_ok++;
+}
+
 void session_error(struct session *s)
 {
     s->error_count++;
+}
+
+void session_log_event(struct session *s, const char *whatsup, const char *where, const char *text)
+{
+    char *line = policy_log_line(s->ps, whatsup, where, text);
+    log_info("%s", line);
+    free(line);
+}
+
+const char *session_queue_id(const struct session *s)
+{
+    return s->qid[0] ? s->qid : "NOQUEUE";
+}
+
+const char *session_last_command(const struct session *s)
+{
+    return s->where_cmd ? s->where_cmd : "CONNECT";
 }
 
 void session_rejected(struct session *s, const struct policy_result *r)
@@ -287,7 +310,7 @@ static void log_disconnect(struct session *s)
         else
             buf_printf(&b, " %s=%u/%u", lower, s->counts_ok[c], s->counts[c]);
     }
-    if (s->commands_ok == s->commands)
+    if (s->commands_ok == s->commands && s->error_count == 0)
         buf_printf(&b, " commands=%u", s->commands);
     else
         buf_printf(&b, " commands=%u/%u", s->commands_ok, s->commands);
@@ -389,7 +412,7 @@ void session_close(struct session *s, const char *why)
 /* lost - the client went away or timed out: nothing more can be sent */
 static void lost(struct session *s, const char *what)
 {
-    const char *after = s->commands ? smtp_command_names[s->pending_cmd] : "CONNECT";
+    const char *after = session_last_command(s);
     if (s->state == ST_DATA)
         after = "DATA";
     else if (s->state == ST_BDAT)
@@ -557,6 +580,15 @@ static char *take_line(struct session *s, size_t *len_out, bool *had_cr)
             n = (size_t) eol.pos;
             keep = n < limit ? n : limit;
         }
+        if (n > keep || s->discard_line) {
+            char head[31];
+            size_t hn = keep < 30 ? keep : 30;
+            evbuffer_copyout(in, head, hn);
+            head[hn] = 0;
+            char *shown = str_printable(head, hn);
+            log_warnx("%s: request longer than %zu: %s...", s->namaddr, limit, shown);
+            free(shown);
+        }
         buf_reset(&s->line);
         buf_reserve(&s->line, keep + 1);
         evbuffer_remove(in, s->line.data, keep);
@@ -580,8 +612,7 @@ static bool too_many_errors(struct session *s)
     if (s->error_count < s->svc->hard_error_limit)
         return false;
     session_reply(s, "421 4.7.0 %s Error: too many errors", s->svc->myhostname);
-    log_info("too many errors after %s from %s",
-             s->commands ? smtp_command_names[s->pending_cmd] : "CONNECT", s->namaddr);
+    log_info("too many errors after %s from %s", session_last_command(s), s->namaddr);
     session_close(s, "errors");
     return true;
 }
@@ -601,6 +632,7 @@ static void read_commands(struct session *s)
             session_reply(s, "%ld 5.5.2 %s Error: bare <LF> received",
                           config_get_int(s->svc->cfg, "smtpd_forbid_bare_newline_reject_code"),
                           s->svc->myhostname);
+            session_log_event(s, "reject", session_last_command(s), "bare <LF> received");
             session_error(s);
             session_close(s, "bare LF");
             return;
@@ -736,9 +768,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     }
     session_hold(s);
     session_reply(s, "421 4.4.2 %s Error: timeout exceeded", s->svc->myhostname);
-    const char *after = s->state == ST_DATA ? "DATA"
-                        : s->commands       ? smtp_command_names[s->pending_cmd]
-                                            : "CONNECT";
+    const char *after = s->state == ST_DATA ? "DATA" : session_last_command(s);
     log_info("timeout after %s from %s", after, s->namaddr);
     session_close(s, "timeout");
     session_release(s);
@@ -868,6 +898,7 @@ void session_greeting(struct session *s)
     if (!s->svc->delay_reject) {
         struct policy_result r;
         s->pending_cmd = CMD_UNKNOWN;
+        policy_set_command(s->ps, s->commands ? "XCLIENT" : NULL);
         enum policy_status st = session_policy(s, policy_check_client(s->ps, &r), &r);
         if (st == POLICY_PENDING) {
             s->pending_cmd = CMD_COUNT; /* the greeting */

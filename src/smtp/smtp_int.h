@@ -181,6 +181,8 @@ struct session {
 
     /* command being processed across an asynchronous wait */
     int pending_cmd;
+    const char *where_cmd; /* the last command that got past the checks of
+                              commands_dispatch (Postfix's "after X") */
     char *pending_arg;
     struct pending_check *pending;
     int async_refs;     /* outstanding callbacks */
@@ -234,9 +236,18 @@ void session_log(struct session *s, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void session_transaction_reset(struct session *s);
 /* session_error - count an error; the reply was already sent */
 void session_error(struct session *s);
+/* session_command_ok - the command counts as "ok" in the disconnect line */
+void session_command_ok(struct session *s, int cmd);
 /* session_rejected - a policy reject: the reply (or, for HANGUP, none),
  * an error counted, and the end of the session for 421/521 */
 void session_rejected(struct session *s, const struct policy_result *r);
+/* session_log_event - "QID: WHATSUP: WHERE from CLIENT: TEXT; from=... to=...
+ * proto=... helo=..." */
+void session_log_event(struct session *s, const char *whatsup, const char *where, const char *text);
+/* session_last_command - the verb of the last command, or CONNECT */
+const char *session_last_command(const struct session *s);
+/* session_queue_id - the queue ID of the transaction, or NOQUEUE */
+const char *session_queue_id(const struct session *s);
 
 /* commands.c */
 enum smtp_command {
@@ -299,6 +310,9 @@ struct mail_args {
  * sender address syntax") */
 int args_parse(struct session *s, const char *text, bool sender, struct mail_args *out, char **err);
 void mail_args_free(struct mail_args *a);
+/* args_log_illegal - Postfix's "Illegal address syntax from ... in MAIL
+ * command: <...>" (the address token, or with whole the whole text) */
+void args_log_illegal(struct session *s, const char *command, const char *text, bool whole);
 
 /* proxy.c */
 /* proxy_parse - 1 complete (addresses filled), 0 need more, -1 bad header */

@@ -281,9 +281,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             policy_accept_mail(s, sender);
             policy_set_queue_id(s, "4XyzFuzz1");
             if (check(s, policy_check_rcpt, "user@postern.test") == POLICY_OK)
-                policy_accept_rcpt(s);
+                policy_accept_rcpt(s, "user@postern.test");
             if (check(s, policy_check_rcpt, "a%b@relay.example") == POLICY_OK)
-                policy_accept_rcpt(s);
+                policy_accept_rcpt(s, "a%b@relay.example");
             check(s, policy_check_vrfy, "known@alias.example");
             if (policy_rcpt_count(s) > 0 && check(s, do_data, NULL) == POLICY_OK) {
                 policy_set_message_size(s, 1234);
