@@ -366,7 +366,11 @@ fail:
 /* start_anvil - the shared counter process for client limits */
 static void start_anvil(struct config *cfg)
 {
-    anvil_path = xasprintf("%s/anvil.sock", config_get(cfg, "data_directory"));
+    /* Relative to the queue directory, the working directory of every
+     * process: it stays reachable after privileges are dropped, whatever
+     * the permissions of the directories above it (as Postfix's private/). */
+    free(anvil_path);
+    anvil_path = xstrdup("private/anvil");
     unlink(anvil_path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
@@ -507,7 +511,7 @@ static void chown_tree(const char *path, uid_t uid, gid_t gid, int depth)
     if (depth <= 0)
         return;
     static const char *const subdirs[] = {"incoming", "active", "deferred", "hold",
-                                          "corrupt",  "tmp",    "pid"};
+                                          "corrupt",  "tmp",    "pid",      "private"};
     for (size_t i = 0; i < ARRAY_LEN(subdirs); i++) {
         char *p = xasprintf("%s/%s", path, subdirs[i]);
         struct stat st;
@@ -604,6 +608,12 @@ int smtp_run(const char *config_dir, bool daemonize)
         return 1;
     }
     queue_close(q);
+    char *private_dir = xasprintf("%s/private", config_get(cur->cfg, "queue_directory"));
+    if (mkdir(private_dir, 0700) == -1 && errno != EEXIST) {
+        fprintf(stderr, "postern: fatal: mkdir %s: %s\n", private_dir, strerror(errno));
+        return 1;
+    }
+    free(private_dir);
     if (daemonize) {
         pid_t pid = fork();
         if (pid == -1) {
@@ -626,6 +636,9 @@ int smtp_run(const char *config_dir, bool daemonize)
     if (!daemonize && !*config_get(cur->cfg, "maillog_file"))
         log_also_stderr(true);
     write_pid_file(cur->cfg);
+    /* Every process works from the queue directory (see start_anvil). */
+    if (chdir(config_get(cur->cfg, "queue_directory")) == -1)
+        fatal("chdir %s", config_get(cur->cfg, "queue_directory"));
     drop_privileges(cur->cfg);
     log_info("daemon started -- version %s, configuration %s", POSTERN_VERSION, config_dir);
 

@@ -125,8 +125,8 @@ int worker_run(struct worker *w)
     w->policy_client = policy_client_new(w->base, w->main_cfg);
     w->anvil = w->anvil_path ? anvil_client_new(w->base, w->anvil_path) : NULL;
     long threads = config_get_int(w->main_cfg, "postern_queue_fsync_threads");
-    w->queue = queue_open(config_get(w->main_cfg, "queue_directory"), w->base,
-                          threads > 0 ? (int) threads : 2, &err);
+    /* The working directory is the queue directory (master.c). */
+    w->queue = queue_open(".", w->base, threads > 0 ? (int) threads : 2, &err);
     if (w->queue == NULL)
         fatalx("queue: %s", err ? err : "cannot open");
     w->max_sessions = (unsigned) config_get_int(w->main_cfg, "default_process_limit");
