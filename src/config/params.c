@@ -556,8 +556,10 @@ static const struct param_def registry[] = {
      PARAM_F_LITERAL, 0, 0, 0,
      "Characters allowed in client-supplied text substituted into reply templates; others become "
      "\"_\"."},
-    {"smtpd_forbid_bare_newline", PARAM_STRING, "no", 0, 0, 0, 0,
-     "Reject (yes, reject, normalize) or accept (no) a bare LF in SMTP commands and content."},
+    {"smtpd_forbid_bare_newline", PARAM_STRING, "normalize", 0, 0, 0, 0,
+     "How a bare LF in SMTP commands and content is taken: no (a line end, as CR LF), "
+     "normalize or yes (a line end, but only CR LF . CR LF ends DATA: postern's default, "
+     "where Postfix 3.7 says no), reject (550 and the message is refused)."},
     {"smtpd_forbid_bare_newline_exclusions", PARAM_LIST, "$mynetworks", 0, 0, 0, 0,
      "Clients to which smtpd_forbid_bare_newline does not apply."},
     {"smtpd_forbid_bare_newline_reject_code", PARAM_INT, "550", 0, 0, 400, 599,

@@ -100,6 +100,7 @@ void cmd_bdat(struct session *s, int cmd, char *arg)
                 s->bdat_content = 0;
                 s->bdat_declared = 0;
                 s->bdat_last_byte = '\n';
+                s->bdat_held_cr = false;
                 data_begin(s);
             }
         }
@@ -119,29 +120,68 @@ void cmd_bdat(struct session *s, int cmd, char *arg)
         }
     }
     s->state = ST_BDAT;
+    session_request_start(s);
     bdat_read(s);
 }
 
-/* bdat_write - chunk content, every LF preceded by CR */
+static void bdat_put(struct session *s, const char *p, size_t n)
+{
+    if (n == 0)
+        return;
+    data_write(s, p, n);
+    s->bdat_content += (long) n;
+    s->bdat_last_byte = p[n - 1];
+}
+
+/* stray_cr - a CR that ends no line (cleanup_replace_stray_cr_lf) */
+static void stray_cr(struct session *s)
+{
+    bdat_put(s, s->svc->replace_stray_cr ? " " : "\r", 1);
+}
+
+/*
+ * bdat_write - chunk content with every line ending as CR LF: a bare LF
+ * gets its CR (and is remembered for smtpd_forbid_bare_newline = reject);
+ * a CR at the end of a chunk waits for the next one to see whether an LF
+ * follows.
+ */
 static void bdat_write(struct session *s, const char *p, size_t n)
 {
-    size_t start = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] != '\n')
-            continue;
-        char before = i > 0 ? p[i - 1] : s->bdat_last_byte;
-        if (before == '\r')
-            continue;
-        s->bdat_bare_lf = true;
-        data_write(s, p + start, i - start);
-        data_write(s, "\r\n", 2);
-        s->bdat_content += (long) (i - start) + 2;
-        start = i + 1;
+    size_t i = 0;
+    if (s->bdat_held_cr && n > 0) {
+        s->bdat_held_cr = false;
+        if (p[0] == '\n') {
+            bdat_put(s, "\r\n", 2);
+            i = 1;
+        } else {
+            stray_cr(s);
+        }
     }
-    data_write(s, p + start, n - start);
-    s->bdat_content += (long) (n - start);
-    if (n > 0)
-        s->bdat_last_byte = p[n - 1];
+    size_t start = i;
+    while (i < n) {
+        char c = p[i];
+        if (c != '\r' && c != '\n') {
+            i++;
+            continue;
+        }
+        bdat_put(s, p + start, i - start);
+        if (c == '\n') {
+            s->bdat_bare_lf = true;
+            bdat_put(s, "\r\n", 2);
+            i++;
+        } else if (i + 1 == n) {
+            s->bdat_held_cr = true;
+            i++;
+        } else if (p[i + 1] == '\n') {
+            bdat_put(s, "\r\n", 2);
+            i += 2;
+        } else {
+            stray_cr(s);
+            i++;
+        }
+        start = i;
+    }
+    bdat_put(s, p + start, n - start);
 }
 
 /* chunk_done - the whole chunk has been read */
@@ -172,11 +212,13 @@ static void chunk_done(struct session *s)
         session_resume(s);
         return;
     }
-    /* The message ends with a line break, added when missing. */
-    if (s->bdat_last_byte != '\n') {
-        data_write(s, "\r\n", 2);
-        s->bdat_content += 2;
+    if (s->bdat_held_cr) {
+        s->bdat_held_cr = false;
+        stray_cr(s);
     }
+    /* The message ends with a line break, added when missing. */
+    if (s->bdat_last_byte != '\n')
+        bdat_put(s, "\r\n", 2);
     data_finish(s);
 }
 

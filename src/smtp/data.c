@@ -134,8 +134,10 @@ void data_begin(struct session *s)
         data_write(s, a.prepend->items[i], strlen(a.prepend->items[i]));
         data_write(s, "\r\n", 2);
     }
-    if (!s->bdat_active)
+    if (!s->bdat_active) {
         s->state = ST_DATA;
+        session_request_start(s);
+    }
 }
 
 static void note_header(struct session *s, const char *line, size_t len)
@@ -157,12 +159,28 @@ static bool bare_newline_applies(struct session *s)
     return s->bare_newline_mode != 0;
 }
 
+/* data_write_stray - content in which a CR that ends no line becomes a
+ * space (cleanup_replace_stray_cr_lf), so that no CR LF can be made of it
+ * by a later hop */
+void data_write_stray(struct session *s, const char *text, size_t len)
+{
+    const char *cr;
+    while (s->svc->replace_stray_cr && (cr = memchr(text, '\r', len)) != NULL) {
+        size_t n = (size_t) (cr - text);
+        data_write(s, text, n);
+        data_write(s, " ", 1);
+        text += n + 1;
+        len -= n + 1;
+    }
+    data_write(s, text, len);
+}
+
 /* data_line - one content line without its line ending */
 static void data_line(struct session *s, const char *text, size_t len)
 {
     if (s->in_header && s->data_line_state == LINE_START)
         note_header(s, text, len);
-    data_write(s, text, len);
+    data_write_stray(s, text, len);
     data_write(s, "\r\n", 2);
 }
 
@@ -196,7 +214,7 @@ void data_read(struct session *s)
                         take--;
                         pos++;
                     }
-                    data_write(s, t, take);
+                    data_write_stray(s, t, take);
                     pos += take;
                     s->data_line_state = LINE_MIDDLE;
                 }

@@ -244,6 +244,9 @@ static void service_settings(struct service *svc)
         svc->footer_maps[svc->n_footer_maps++] = table_open(maps.items[i], 0);
     strlist_free(&maps);
     svc->soft_bounce = config_get_bool(c, "soft_bounce");
+    svc->per_request_deadline = config_get_bool(c, "smtpd_per_request_deadline");
+    svc->min_data_rate = config_get_int(c, "smtpd_min_data_rate");
+    svc->replace_stray_cr = config_get_bool(c, "cleanup_replace_stray_cr_lf");
     const char *protocols = config_get(c, "inet_protocols");
     svc->ipv6 = strstr(protocols, "ipv6") || strstr(protocols, "all");
     strlist_init(&svc->forbidden);

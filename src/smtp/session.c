@@ -541,7 +541,7 @@ void session_resume(struct session *s)
         return;
     }
     s->state = ST_COMMAND;
-    session_arm_timer(s, s->svc->timeout_ms);
+    session_request_start(s);
     if (s->holding)
         return; /* hold_done goes on */
     bufferevent_enable(s->bev, EV_READ);
@@ -638,6 +638,8 @@ static void read_commands(struct session *s)
             return;
         }
         commands_dispatch(s, line, len);
+        if (s->state == ST_COMMAND)
+            session_request_start(s);
         if (s->hangup && !s->closing) {
             session_close(s, "hangup");
             return;
@@ -723,13 +725,50 @@ void session_process_input(struct session *s)
     session_release(s);
 }
 
+void session_request_start(struct session *s)
+{
+    s->deadline_us = clock_mono_us() + (uint64_t) s->svc->timeout_ms * 1000;
+    session_arm_timer(s, s->svc->timeout_ms);
+}
+
+/*
+ * input_timer - smtpd_timeout after input arrived.  By default it is an
+ * idle limit (each read starts it again).  With smtpd_per_request_deadline
+ * it limits a whole request; message content then buys time at
+ * smtpd_min_data_rate (N bytes: N / rate seconds more), never beyond
+ * smtpd_timeout from now.
+ */
+static void input_timer(struct session *s)
+{
+    struct evbuffer *in = bufferevent_get_input(s->bev);
+    size_t have = evbuffer_get_length(in);
+    size_t fresh = have > s->input_seen ? have - s->input_seen : 0;
+    if (!s->svc->per_request_deadline) {
+        session_arm_timer(s, s->svc->timeout_ms);
+        return;
+    }
+    if (s->state != ST_DATA && s->state != ST_BDAT)
+        return; /* the deadline of the request stands */
+    uint64_t now = clock_mono_us();
+    uint64_t limit = now + (uint64_t) s->svc->timeout_ms * 1000;
+    uint64_t extra = s->svc->min_data_rate > 0
+                         ? (uint64_t) fresh * 1000000 / (uint64_t) s->svc->min_data_rate
+                         : 0;
+    uint64_t d = s->deadline_us + extra;
+    s->deadline_us = d > limit ? limit : d;
+    long ms = s->deadline_us > now ? (long) ((s->deadline_us - now) / 1000) : 0;
+    session_arm_timer(s, ms);
+}
+
 static void read_cb(struct bufferevent *bev, void *arg)
 {
     (void) bev;
     struct session *s = arg;
     if (reading_state(s->state) && s->state != ST_PROXY)
-        session_arm_timer(s, s->svc->timeout_ms);
+        input_timer(s);
     session_process_input(s);
+    if (s->bev && !s->closing)
+        s->input_seen = evbuffer_get_length(bufferevent_get_input(s->bev));
 }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)

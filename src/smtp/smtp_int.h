@@ -60,6 +60,9 @@ struct service {
         *sasl_exceptions;
     bool forbid_unauth_pipelining;
     bool soft_bounce;
+    bool per_request_deadline;       /* smtpd_timeout limits a whole request */
+    long min_data_rate;              /* bytes/s that extend the DATA deadline */
+    bool replace_stray_cr;           /* cleanup_replace_stray_cr_lf */
     bool ipv6;                       /* inet_protocols has IPv6 */
     struct strlist forbidden;        /* smtpd_forbidden_commands */
     struct table **forbidden_tables; /* per item: a table, or NULL for a name */
@@ -165,6 +168,7 @@ struct session {
     long bdat_content;   /* message bytes so far (line ends as CR LF) */
     long bdat_declared;  /* sum of the chunk sizes, for message_size_limit */
     char bdat_last_byte; /* of the content so far */
+    bool bdat_held_cr;   /* the last chunk ended with a CR */
     bool body_8bit, smtputf8;
     const char *body_type;
     char *envid, *ret;
@@ -192,13 +196,15 @@ struct session {
     bool limits_exempt; /* smtpd_client_event_limit_exceptions */
     int rate_state;     /* this command's anvil check: 0 none, 1 asked, 2 answered */
     unsigned rate_value;
-    bool discard_line; /* dropping the rest of an overlong line */
-    bool dead;         /* the connection failed: nothing can be sent */
-    bool holding;      /* replies held back (smtpd_error_sleep_time) */
-    bool in_input;     /* process_input is running */
-    bool input_again;  /* ... and should look at the input again */
-    struct buf line;   /* the command line being handled */
-    struct buf arg;    /* its argument, as the handler may change it */
+    bool discard_line;    /* dropping the rest of an overlong line */
+    bool dead;            /* the connection failed: nothing can be sent */
+    bool holding;         /* replies held back (smtpd_error_sleep_time) */
+    bool in_input;        /* process_input is running */
+    uint64_t deadline_us; /* per-request deadline (monotonic) */
+    size_t input_seen;    /* input bytes already accounted for the deadline */
+    bool input_again;     /* ... and should look at the input again */
+    struct buf line;      /* the command line being handled */
+    struct buf arg;       /* its argument, as the handler may change it */
 };
 
 /* session.c */
@@ -230,6 +236,9 @@ void session_tls_started(struct session *s);
 void session_install_bev(struct session *s);
 /* session_arm_timer - the session's deadline, ms from now */
 void session_arm_timer(struct session *s, long ms);
+/* session_request_start - a new request (command, message, chunk) begins:
+ * its smtpd_timeout starts now */
+void session_request_start(struct session *s);
 void session_log(struct session *s, const char *fmt, ...) PRINTF_LIKE(2, 3);
 /* session_transaction_reset - forget sender, recipients and the queue file
  * (RSET, HELO/EHLO, after a delivery or a rejected message) */
@@ -294,6 +303,7 @@ enum policy_status session_policy(struct session *s, enum policy_status st,
 void data_begin(struct session *s);
 void data_read(struct session *s);
 void data_write(struct session *s, const char *data, size_t len);
+void data_write_stray(struct session *s, const char *text, size_t len);
 /* bdat.c */
 void cmd_bdat(struct session *s, int cmd, char *arg);
 void bdat_read(struct session *s);

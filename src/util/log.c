@@ -18,8 +18,8 @@
 #include "util.h"
 
 static const char *progname = "postern";
-static char *service_tag;  /* "postern/smtpd" */
-static int log_fd = -1;    /* maillog_file */
+static char *service_tag; /* "postern/smtpd" */
+static int log_fd = -1;   /* maillog_file */
 static bool use_syslog;
 static bool copy_stderr;
 static int verbose;
@@ -103,6 +103,13 @@ static void emit(int priority, const char *severity, const char *fmt, va_list ap
     buf_vprintf(&msg, fmt, ap);
     if (errnum)
         buf_printf(&msg, ": %s", strerror(errnum));
+    /* Text from clients may be in the message: no control character ever
+     * reaches a log file or syslog raw (a forged log line, a terminal
+     * escape).  Callers that show client text make it printable first;
+     * this is the last line of defence. */
+    for (size_t i = 0; i < msg.len; i++)
+        if ((unsigned char) msg.data[i] < 0x20 || msg.data[i] == 0x7f)
+            msg.data[i] = '?';
 
     if (capture != NULL && priority != LOG_INFO && priority != LOG_DEBUG) {
         buf_append(capture, msg.data, msg.len);
@@ -133,12 +140,12 @@ static void emit(int priority, const char *severity, const char *fmt, va_list ap
     buf_free(&msg);
 }
 
-#define EMIT(prio, sev, err)                                                                       \
-    do {                                                                                           \
-        va_list ap;                                                                                \
-        va_start(ap, fmt);                                                                         \
-        emit(prio, sev, fmt, ap, err);                                                             \
-        va_end(ap);                                                                                \
+#define EMIT(prio, sev, err)           \
+    do {                               \
+        va_list ap;                    \
+        va_start(ap, fmt);             \
+        emit(prio, sev, fmt, ap, err); \
+        va_end(ap);                    \
     } while (0)
 
 void log_info(const char *fmt, ...)

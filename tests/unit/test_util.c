@@ -1,6 +1,7 @@
 /* Unit tests: util (buffers, strings, lists, hash table, arena). */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -28,7 +29,8 @@ static void test_split_list_commas_spaces_braces(void **state)
     struct strlist l;
     strlist_init(&l);
     char *err = NULL;
-    assert_int_equal(str_split_list(" a, b\tc,,\n d inline:{x=1, {y = 2 3}} e", LIST_SEPS, &l, &err), 0);
+    assert_int_equal(
+        str_split_list(" a, b\tc,,\n d inline:{x=1, {y = 2 3}} e", LIST_SEPS, &l, &err), 0);
     assert_int_equal(l.count, 6);
     assert_string_equal(l.items[0], "a");
     assert_string_equal(l.items[3], "d");
@@ -69,15 +71,37 @@ static void test_valid_utf8(void **state)
 #define U(text, ok) assert_int_equal(str_valid_utf8(text, sizeof(text) - 1), ok)
     U("plain ascii", true);
     U("j\xc3\xb6ran@ex\xc3\xa4mple.net", true); /* two-byte forms */
-    U("\xe2\x82\xac", true);                     /* euro sign */
-    U("\xf0\x9f\x98\x80", true);                 /* U+1F600 */
-    U("\xff\xfe", false);                         /* never valid bytes */
-    U("\xc3\x28", false);                         /* bad continuation */
-    U("\xc3", false);                              /* truncated */
-    U("\xc0\xaf", false);                         /* overlong '/' */
-    U("\xed\xa0\x80", false);                     /* surrogate */
-    U("\xf4\x90\x80\x80", false);                 /* past U+10FFFF */
+    U("\xe2\x82\xac", true);                    /* euro sign */
+    U("\xf0\x9f\x98\x80", true);                /* U+1F600 */
+    U("\xff\xfe", false);                       /* never valid bytes */
+    U("\xc3\x28", false);                       /* bad continuation */
+    U("\xc3", false);                           /* truncated */
+    U("\xc0\xaf", false);                       /* overlong '/' */
+    U("\xed\xa0\x80", false);                   /* surrogate */
+    U("\xf4\x90\x80\x80", false);               /* past U+10FFFF */
 #undef U
+}
+
+static void test_log_lines_have_no_control_characters(void **state)
+{
+    (void) state;
+    char path[] = "/tmp/test-log-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(log_open_file(path), 0);
+    log_set_service("postfix", "smtpd");
+    log_info("helo=<%s>", "evil\r\nDec 1 00:00:00 host postfix/smtpd[1]: forged\x1b[2J\x7f");
+    struct buf b;
+    buf_init(&b);
+    assert_int_equal(file_read_all(path, &b), 0);
+    unlink(path);
+    char *text = buf_steal(&b);
+    assert_non_null(
+        strstr(text, "helo=<evil??Dec 1 00:00:00 host postfix/smtpd[1]: forged?[2J?>\n"));
+    assert_null(strchr(text, '\r'));
+    assert_int_equal(strchr(text, '\n') - text + 1, (long) strlen(text)); /* one line */
+    free(text);
 }
 
 static void test_str_to_long_rejects_junk(void **state)
@@ -145,6 +169,7 @@ int main(void)
         cmocka_unit_test(test_strip_braces_and_trim),
         cmocka_unit_test(test_printable_replaces_controls),
         cmocka_unit_test(test_valid_utf8),
+        cmocka_unit_test(test_log_lines_have_no_control_characters),
         cmocka_unit_test(test_str_to_long_rejects_junk),
         cmocka_unit_test(test_htable_put_get_remove_many),
         cmocka_unit_test(test_arena_alloc_and_reset),
