@@ -12,11 +12,21 @@ build_pkgs="meson ninja-build pkg-config gcc clang clang-format libevent-dev lib
 test_pkgs="python3 python3-pytest swaks postfix postfix-pcre postfix-lmdb dovecot-core
   unbound fail2ban pflogsumm postfwd iproute2 util-linux"
 
+demo_pkgs="unbound swaks"
 want="$build_pkgs"
 case "${1:-}" in
 --build) ;;
-*) want="$want $test_pkgs" ;;
+--demo) want="$want $demo_pkgs" ;;
+*) want="$want $demo_pkgs $test_pkgs" ;;
 esac
+
+# The account the demo server (and a default install) runs as.
+make_user() {
+    id postern >/dev/null 2>&1 && return 0
+    [ "$(id -u)" = 0 ] || return 0
+    adduser --system --group --no-create-home --home /nonexistent postern >/dev/null 2>&1
+}
+[ "${1:-}" = --build ] || make_user
 
 missing=()
 for p in $want; do

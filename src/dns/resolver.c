@@ -87,8 +87,10 @@ struct dns_resolver {
 
 static uint32_t clamp_ttl(long ttl)
 {
-    if (ttl < DNS_TTL_MIN) return DNS_TTL_MIN;
-    if (ttl > DNS_TTL_MAX) return DNS_TTL_MAX;
+    if (ttl < DNS_TTL_MIN)
+        return DNS_TTL_MIN;
+    if (ttl > DNS_TTL_MAX)
+        return DNS_TTL_MAX;
     return (uint32_t) ttl;
 }
 
@@ -106,7 +108,8 @@ static const char *rcode_name(int rcode)
     static const char *names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
                                   "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
                                   "NXRRSET", "NOTAUTH", "NOTZONE"};
-    if (rcode >= 0 && (size_t) rcode < ARRAY_LEN(names)) return names[rcode];
+    if (rcode >= 0 && (size_t) rcode < ARRAY_LEN(names))
+        return names[rcode];
     return "unknown rcode";
 }
 
@@ -128,7 +131,8 @@ static struct dns_cached *answer_from_result(const char *name, enum dns_type typ
         return make_answer(DNS_RETRY, false, now);
     }
     time_t expires = now + clamp_ttl(res->ttl);
-    if (res->rcode == RCODE_NXDOMAIN) return make_answer(DNS_NOTFOUND, true, expires);
+    if (res->rcode == RCODE_NXDOMAIN)
+        return make_answer(DNS_NOTFOUND, true, expires);
     if (res->rcode != RCODE_NOERROR) {
         log_debug("dns: %s/%s: %s", name, dns_type_name(type), rcode_name(res->rcode));
         return make_answer(DNS_RETRY, false, now);
@@ -228,7 +232,8 @@ static void free_deliveries(struct delivery *d)
 
 static void update_ub_event(struct dns_resolver *r)
 {
-    if (r->ub_event == NULL) return;
+    if (r->ub_event == NULL)
+        return;
     bool want = htable_count(r->inflight) > 0;
     if (want && !r->ub_event_added)
         event_add(r->ub_event, NULL);
@@ -245,7 +250,8 @@ static void query_free(struct query *q)
         free(w);
         w = next;
     }
-    if (q->timer) event_free(q->timer);
+    if (q->timer)
+        event_free(q->timer);
     free(q->key);
     free(q->name);
     free(q);
@@ -261,7 +267,8 @@ static void finish(struct query *q, struct dns_cached *ans)
     struct dns_resolver *r = q->r;
 
     htable_remove(r->inflight, q->key);
-    if (ans->answer.status != DNS_RETRY) dns_cache_insert(r->cache, q->key, ans, clock_wall());
+    if (ans->answer.status != DNS_RETRY)
+        dns_cache_insert(r->cache, q->key, ans, clock_wall());
     for (struct waiter *w = q->waiters; w; w = w->next) {
         if (w->done)
             enqueue(r, w->done, w->arg, ans);
@@ -278,7 +285,8 @@ static void ub_result_cb(void *arg, int err, struct ub_result *res)
     struct query *q = arg;
     q->ub_active = false;
     struct dns_cached *ans = answer_from_result(q->name, q->type, err, res, clock_wall());
-    if (res) ub_resolve_free(res);
+    if (res)
+        ub_resolve_free(res);
     finish(q, ans);
 }
 
@@ -307,7 +315,8 @@ static void ub_readable_cb(evutil_socket_t fd, short what, void *arg)
     (void) fd;
     (void) what;
     int err = ub_process(r->ctx);
-    if (err != 0) log_warnx("dns: resolver: %s", ub_strerror(err));
+    if (err != 0)
+        log_warnx("dns: resolver: %s", ub_strerror(err));
 }
 
 /* query_new - a query in flight for key (not yet sent: add waiters, then
@@ -373,12 +382,14 @@ static int parse_server(const char *item, bool *is_ipv6, char *addr, size_t addr
     size_t len = at ? (size_t) (at - item) : strlen(item);
     unsigned char bytes[16];
 
-    if (len == 0 || len >= addr_size) return -1;
+    if (len == 0 || len >= addr_size)
+        return -1;
     memcpy(addr, item, len);
     addr[len] = 0;
     if (at) {
         long port;
-        if (str_to_long(at + 1, &port) == -1 || port < 1 || port > 65535) return -1;
+        if (str_to_long(at + 1, &port) == -1 || port < 1 || port > 65535)
+            return -1;
     }
     if (inet_pton(AF_INET, addr, bytes) == 1) {
         *is_ipv6 = false;
@@ -399,9 +410,11 @@ static bool ipv6_routable(const char *addr)
     memset(&sa, 0, sizeof(sa));
     sa.sin6_family = AF_INET6;
     sa.sin6_port = htons(53);
-    if (inet_pton(AF_INET6, addr, &sa.sin6_addr) != 1) return false;
+    if (inet_pton(AF_INET6, addr, &sa.sin6_addr) != 1)
+        return false;
     int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd == -1) return false;
+    if (fd == -1)
+        return false;
     bool ok = connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0;
     close(fd);
     return ok;
@@ -423,12 +436,14 @@ static bool resolvconf_wants_ipv6(const char *path)
     char *line;
     while (!want && (line = strsep(&cursor, "\n")) != NULL) {
         line += strspn(line, " \t");
-        if (strncmp(line, "nameserver", 10) != 0) continue;
+        if (strncmp(line, "nameserver", 10) != 0)
+            continue;
         line += 10;
         line += strspn(line, " \t");
         size_t len = strspn(line, "0123456789abcdefABCDEF.:");
         line[len] = 0;
-        if (strchr(line, ':') && ipv6_routable(line)) want = true;
+        if (strchr(line, ':') && ipv6_routable(line))
+            want = true;
     }
     buf_free(&text);
     return want;
@@ -440,7 +455,13 @@ static bool resolvconf_wants_ipv6(const char *path)
  * ub_ctx_set_option() is accepted but has no effect in libunbound 1.17,
  * which then answers NXDOMAIN itself for every name under test. etc. */
 static const char *const forwarded_default_zones[] = {
-    "test.", "invalid.", "onion.", "home.arpa.", "resolver.arpa.",
+    "test.",
+    "invalid.",
+    "onion.",
+    "home.arpa.",
+    "resolver.arpa.",
+    /* loopback clients other than 127.0.0.1 (its PTR localhost stays) */
+    "127.in-addr.arpa.",
 };
 
 static int set_option(struct ub_ctx *ctx, const char *opt, const char *value, char **err)
@@ -498,7 +519,8 @@ static int configure(struct ub_ctx *ctx, const char *servers, char **err)
             strlist_free(&list);
             return -1;
         }
-        if (is_ipv6 && ipv6_routable(addr)) want_ipv6 = true;
+        if (is_ipv6 && ipv6_routable(addr))
+            want_ipv6 = true;
     }
     strlist_free(&list);
 
@@ -512,7 +534,7 @@ static int configure(struct ub_ctx *ctx, const char *servers, char **err)
         /* the forwarder decides about private and special-use names, as
          * it does for Postfix's stub resolver (libunbound would otherwise
          * answer NXDOMAIN itself for RFC 1918 reverse zones, test., ...);
-         * only localhost and its reverse names stay local */
+         * only localhost and 127.0.0.1 / ::1 stay local */
         set_option(ctx, "unblock-lan-zones:", "yes", err) == -1 ||
         /* records in the order the server sent them */
         set_option(ctx, "rrset-roundrobin:", "no", err) == -1)
@@ -521,7 +543,8 @@ static int configure(struct ub_ctx *ctx, const char *servers, char **err)
         char *zone = xasprintf("%s transparent", forwarded_default_zones[i]);
         rc = set_option(ctx, "local-zone:", zone, err);
         free(zone);
-        if (rc == -1) return -1;
+        if (rc == -1)
+            return -1;
     }
     if ((rc = ub_ctx_async(ctx, 1)) != 0) {
         *err = xasprintf("resolver thread: %s", ub_strerror(rc));
@@ -540,12 +563,14 @@ struct dns_resolver *dns_resolver_new(struct event_base *base, const char *serve
     r->cache = dns_cache_new(DNS_CACHE_LIMIT);
     r->inflight = htable_new(64);
     r->ready_tail = &r->ready;
-    if (base) r->deliver_event = evtimer_new(base, deliver_cb, r);
+    if (base)
+        r->deliver_event = evtimer_new(base, deliver_cb, r);
 
     char *trimmed = xstrdup(servers ? servers : "");
     bool offline = str_eq_nocase(str_trim(trimmed), "none");
     free(trimmed);
-    if (offline) return r;
+    if (offline)
+        return r;
 
     r->ctx = ub_ctx_create();
     if (r->ctx == NULL) {
@@ -571,21 +596,27 @@ struct dns_resolver *dns_resolver_new(struct event_base *base, const char *serve
 
 void dns_resolver_free(struct dns_resolver *r)
 {
-    if (r == NULL) return;
+    if (r == NULL)
+        return;
     struct htable_iter it = {0};
     void *value;
     while (htable_next(r->inflight, &it, NULL, &value)) {
         struct query *q = value;
-        if (q->ub_active) ub_cancel(r->ctx, q->ub_id);
+        if (q->ub_active)
+            ub_cancel(r->ctx, q->ub_id);
         query_free(q);
     }
     htable_free(r->inflight, NULL);
     free_deliveries(r->ready);
     free_deliveries(r->delivering);
-    if (r->freed) *r->freed = true;
-    if (r->ub_event) event_free(r->ub_event);
-    if (r->deliver_event) event_free(r->deliver_event);
-    if (r->ctx) ub_ctx_delete(r->ctx);
+    if (r->freed)
+        *r->freed = true;
+    if (r->ub_event)
+        event_free(r->ub_event);
+    if (r->deliver_event)
+        event_free(r->deliver_event);
+    if (r->ctx)
+        ub_ctx_delete(r->ctx);
     dns_cache_free(r->cache);
     dns_cached_unref(r->last_sync);
     free(r);
@@ -656,7 +687,8 @@ static unsigned cancel_list(struct delivery **list, struct delivery ***tail, voi
             p = &d->next;
         }
     }
-    if (tail) *tail = p;
+    if (tail)
+        *tail = p;
     return n;
 }
 
@@ -689,7 +721,8 @@ const struct dns_answer *dns_lookup_cached(struct dns_resolver *r, const char *n
                                            enum dns_type type)
 {
     char *key = dns_cache_key(name, type);
-    if (key == NULL) return NULL;
+    if (key == NULL)
+        return NULL;
     struct dns_cached *hit = dns_cache_get(r->cache, key, clock_wall());
     free(key);
     return hit ? &hit->answer : NULL;
@@ -719,7 +752,8 @@ static void sync_wait(struct dns_resolver *r, struct query *q, struct dns_cached
         }
         if (n > 0) {
             int err = ub_process(r->ctx);
-            if (err != 0) log_warnx("dns: resolver: %s", ub_strerror(err));
+            if (err != 0)
+                log_warnx("dns: resolver: %s", ub_strerror(err));
         }
     }
 }

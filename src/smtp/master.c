@@ -364,6 +364,62 @@ fail:
     return NULL;
 }
 
+/* ---- privileges ---- */
+
+static void chown_tree(const char *path, uid_t uid, gid_t gid, int depth)
+{
+    if (chown(path, uid, gid) == -1 && errno != ENOENT)
+        log_warn("chown %s", path);
+    if (depth <= 0)
+        return;
+    static const char *const subdirs[] = {"incoming", "active", "deferred", "hold",
+                                          "corrupt",  "tmp",    "pid",      "private"};
+    for (size_t i = 0; i < ARRAY_LEN(subdirs); i++) {
+        char *p = xasprintf("%s/%s", path, subdirs[i]);
+        struct stat st;
+        if (stat(p, &st) == 0)
+            chown_tree(p, uid, gid, 0);
+        free(p);
+    }
+}
+
+/*
+ * The master keeps root, as Postfix's does, so that a reload can bind a
+ * new privileged port; it runs no client code.  Each worker and anvil
+ * set themselves up as root (tables, certificates, the SASL password file
+ * may be readable by root only) and then run as mail_owner.
+ */
+static uid_t owner_uid;
+static gid_t owner_gid;
+static bool owner_known;
+
+/* prepare_owner - look up mail_owner and give it the queue */
+static void prepare_owner(struct config *cfg)
+{
+    if (geteuid() != 0)
+        return;
+    const char *owner = config_get(cfg, "mail_owner");
+    struct passwd *pw = getpwnam(owner);
+    if (pw == NULL)
+        fatalx("mail_owner %s: no such user; create it or set mail_owner", owner);
+    if (pw->pw_uid == 0)
+        fatalx("mail_owner %s: must not be a privileged account", owner);
+    owner_uid = pw->pw_uid;
+    owner_gid = pw->pw_gid;
+    owner_known = true;
+    chown_tree(config_get(cfg, "queue_directory"), pw->pw_uid, pw->pw_gid, 1);
+    chown_tree(config_get(cfg, "data_directory"), pw->pw_uid, pw->pw_gid, 0);
+}
+
+/* become_owner - for a child, once it is set up */
+static void become_owner(void)
+{
+    if (!owner_known)
+        return;
+    if (setgroups(1, &owner_gid) == -1 || setgid(owner_gid) == -1 || setuid(owner_uid) == -1)
+        fatal("drop privileges to mail_owner");
+}
+
 /* ---- processes ---- */
 
 /* start_anvil - the shared counter process for client limits */
@@ -398,6 +454,7 @@ static void start_anvil(struct config *cfg)
         for (size_t i = 0; i < n_listeners; i++)
             close(listeners[i].fd);
         log_set_service(config_get(cfg, "syslog_name"), "anvil");
+        become_owner();
         _exit(anvil_server_run(fd, config_get_time(cfg, "anvil_rate_time_unit")));
     }
     close(fd);
@@ -424,7 +481,8 @@ static pid_t spawn_worker(struct generation *g)
     struct worker w = {.services = g->services,
                        .n_services = g->n_services,
                        .main_cfg = g->cfg,
-                       .anvil_path = anvil_path};
+                       .anvil_path = anvil_path,
+                       .drop_privileges = become_owner};
     /* Only this generation's sockets stay open. */
     for (size_t i = 0; i < n_listeners; i++) {
         bool mine = false;
@@ -505,38 +563,7 @@ static void reap(struct generation *cur, struct generation **old, size_t n_old)
     }
 }
 
-/* ---- privileges, pid file ---- */
-
-static void chown_tree(const char *path, uid_t uid, gid_t gid, int depth)
-{
-    if (chown(path, uid, gid) == -1 && errno != ENOENT)
-        log_warn("chown %s", path);
-    if (depth <= 0)
-        return;
-    static const char *const subdirs[] = {"incoming", "active", "deferred", "hold",
-                                          "corrupt",  "tmp",    "pid",      "private"};
-    for (size_t i = 0; i < ARRAY_LEN(subdirs); i++) {
-        char *p = xasprintf("%s/%s", path, subdirs[i]);
-        struct stat st;
-        if (stat(p, &st) == 0)
-            chown_tree(p, uid, gid, 0);
-        free(p);
-    }
-}
-
-static void drop_privileges(struct config *cfg)
-{
-    if (geteuid() != 0)
-        return;
-    const char *owner = config_get(cfg, "mail_owner");
-    struct passwd *pw = getpwnam(owner);
-    if (pw == NULL)
-        fatalx("mail_owner %s: no such user; create it or set mail_owner", owner);
-    chown_tree(config_get(cfg, "queue_directory"), pw->pw_uid, pw->pw_gid, 1);
-    chown_tree(config_get(cfg, "data_directory"), pw->pw_uid, pw->pw_gid, 0);
-    if (setgroups(1, &pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1)
-        fatal("drop privileges to %s", owner);
-}
+/* ---- pid file ---- */
 
 char *smtp_pid_file(const char *config_dir)
 {
@@ -642,7 +669,7 @@ int smtp_run(const char *config_dir, bool daemonize)
     /* Every process works from the queue directory (see start_anvil). */
     if (chdir(config_get(cur->cfg, "queue_directory")) == -1)
         fatal("chdir %s", config_get(cur->cfg, "queue_directory"));
-    drop_privileges(cur->cfg);
+    prepare_owner(cur->cfg);
     log_info("daemon started -- version %s, configuration %s", POSTERN_VERSION, config_dir);
 
     struct sigaction sa = {.sa_handler = on_signal};

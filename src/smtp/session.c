@@ -361,21 +361,40 @@ static void closing_write_cb(struct bufferevent *bev, void *arg)
     finish(arg);
 }
 
-/* flush_and_finish - the last step of closing, with no references left */
+#define CLOSE_FLUSH_MS 10000 /* the last reply gets this long to go out */
+#define CLOSE_POLL_MS  20
+
+/* flush_and_finish - the last step of closing, with no references left:
+ * the last reply (and TLS close_notify) must reach the socket first.  A
+ * TLS filter hands its bytes to the bufferevent underneath, whose drain
+ * it does not report, so closing a TLS session polls until both are
+ * empty. */
 static void flush_and_finish(struct session *s)
 {
-    if (s->bev == NULL || s->dead || evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
+    if (s->bev == NULL || s->dead) {
         finish(s);
         return;
     }
-    /* A held reply goes out now: the client is leaving anyway. */
-    if (s->sleep_ev)
-        evtimer_del(s->sleep_ev);
-    s->holding = false;
-    bufferevent_disable(s->bev, EV_READ);
-    bufferevent_setcb(s->bev, NULL, closing_write_cb, event_cb, s);
-    bufferevent_enable(s->bev, EV_WRITE);
-    session_arm_timer(s, 10000);
+    if (!s->flushing) {
+        s->flushing = true;
+        s->flush_deadline_us = clock_mono_us() + CLOSE_FLUSH_MS * 1000;
+        /* A held reply goes out now: the client is leaving anyway. */
+        if (s->sleep_ev)
+            evtimer_del(s->sleep_ev);
+        s->holding = false;
+        bufferevent_disable(s->bev, EV_READ);
+        bufferevent_setcb(s->bev, NULL, s->tls_active ? NULL : closing_write_cb, event_cb, s);
+        bufferevent_enable(s->bev, EV_WRITE);
+        if (s->tls_active)
+            tls_shutdown(s->bev);
+    }
+    size_t pending = s->tls_active ? tls_output_pending(s->bev)
+                                   : evbuffer_get_length(bufferevent_get_output(s->bev));
+    if (pending == 0 || clock_mono_us() > s->flush_deadline_us) {
+        finish(s);
+        return;
+    }
+    session_arm_timer(s, s->tls_active ? CLOSE_POLL_MS : CLOSE_FLUSH_MS);
 }
 
 void session_hold(struct session *s)
@@ -795,9 +814,9 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     (void) fd, (void) what;
     struct session *s = arg;
     if (s->closing) {
-        /* the final flush did not finish in time */
+        /* still flushing the last reply (or out of time) */
         if (s->async_refs == 0)
-            finish(s);
+            flush_and_finish(s);
         return;
     }
     if (s->state == ST_WAIT) {

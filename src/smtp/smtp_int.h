@@ -91,6 +91,7 @@ struct worker {
     bool draining;
     unsigned drain_seconds;
     struct config *main_cfg;
+    void (*drop_privileges)(void); /* after set-up, before the first client */
 };
 
 enum session_state {
@@ -196,8 +197,10 @@ struct session {
     bool limits_exempt; /* smtpd_client_event_limit_exceptions */
     int rate_state;     /* this command's anvil check: 0 none, 1 asked, 2 answered */
     unsigned rate_value;
-    bool discard_line;    /* dropping the rest of an overlong line */
-    bool dead;            /* the connection failed: nothing can be sent */
+    bool discard_line; /* dropping the rest of an overlong line */
+    bool dead;         /* the connection failed: nothing can be sent */
+    bool flushing;     /* closing: waiting for the last reply to go out */
+    uint64_t flush_deadline_us;
     bool holding;         /* replies held back (smtpd_error_sleep_time) */
     bool in_input;        /* process_input is running */
     uint64_t deadline_us; /* per-request deadline (monotonic) */

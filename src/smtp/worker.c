@@ -143,6 +143,8 @@ int worker_run(struct worker *w)
         }
     }
     wait_for_backends(w);
+    if (w->drop_privileges)
+        w->drop_privileges();
     for (size_t i = 0; i < w->n_services; i++) {
         struct service *svc = &w->services[i];
         svc->listeners = xcalloc(svc->n_fds, sizeof(*svc->listeners));

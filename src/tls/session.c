@@ -381,3 +381,22 @@ char *tls_log_text(struct bufferevent *bev, const char *namaddr)
     put_details(&b, c, " ");
     return buf_steal(&b);
 }
+
+void tls_shutdown(struct bufferevent *bev)
+{
+    SSL *ssl = bufferevent_openssl_get_ssl(bev);
+    if (ssl == NULL || !SSL_is_init_finished(ssl))
+        return;
+    /* close_notify goes out through the bufferevent's BIO with the last
+     * reply; the peer's answer is not awaited */
+    SSL_shutdown(ssl);
+}
+
+size_t tls_output_pending(struct bufferevent *bev)
+{
+    size_t n = evbuffer_get_length(bufferevent_get_output(bev));
+    struct bufferevent *under = bufferevent_get_underlying(bev);
+    if (under)
+        n += evbuffer_get_length(bufferevent_get_output(under));
+    return n;
+}

@@ -54,6 +54,12 @@ struct bufferevent *tls_wrap_bufferevent(struct tls_server *t, struct event_base
                                          struct bufferevent *bev);
 struct bufferevent *tls_wrap_socket(struct tls_server *t, struct event_base *base, int fd);
 
+/* tls_shutdown - send close_notify (the session is about to be closed) */
+void tls_shutdown(struct bufferevent *bev);
+/* tls_output_pending - bytes still to send: bev's output and, for a TLS
+ * filter over a plain bufferevent, the output of the one underneath */
+size_t tls_output_pending(struct bufferevent *bev);
+
 /* tls_session_info - protocol, cipher, client certificate facts (strings
  * valid while bev lives); false when bev is not a finished TLS session */
 bool tls_session_info(struct bufferevent *bev, struct policy_tls *out);
