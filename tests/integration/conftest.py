@@ -32,6 +32,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+def wait_for(predicate, timeout=10.0, interval=0.05):
+    """Poll predicate until it returns something true; that value, or None on timeout."""
+    deadline = time.time() + timeout
+    while True:
+        value = predicate()
+        if value or time.time() >= deadline:
+            return value or None
+        time.sleep(interval)
+
+
 def wait_listening(port, timeout=10.0):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -111,9 +121,10 @@ smtpd_error_sleep_time = 0
         self.proc = None
         self.env = env
 
-    def start(self):
+    def start(self, wrap=()):
+        """`postern run` in the foreground; wrap: a command line to run it under."""
         self.stderr = open(os.path.join(self.root, "stderr.log"), "w")
-        self.proc = subprocess.Popen([BIN, "-c", self.conf, "run"], stdout=self.stderr,
+        self.proc = subprocess.Popen(list(wrap) + [BIN, "-c", self.conf, "run"], stdout=self.stderr,
                                      stderr=subprocess.STDOUT, env=self.env)
         if not wait_listening(self.port):
             self.stop()
@@ -128,7 +139,94 @@ smtpd_error_sleep_time = 0
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        elif self.proc:
+            self.proc.wait()
         self.proc = None
+        # A daemon from `postern start`, or processes a test left behind.
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pid in self.pids():
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+            if wait_for(lambda: not self.pids(), 10):
+                break
+
+    def pids(self):
+        """Every process of this instance (master, anvil, workers): they all
+        carry the command line `postern -c CONF run|start`."""
+        found = []
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open("/proc/%s/cmdline" % name, "rb") as f:
+                    argv = f.read().split(b"\0")
+                with open("/proc/%s/stat" % name) as f:
+                    zombie = f.read().rsplit(")", 1)[1].split()[0] == "Z"
+            except OSError:
+                continue
+            if (not zombie and len(argv) >= 4 and argv[1:3] == [b"-c", self.conf.encode()]
+                    and argv[3] in (b"run", b"start")):
+                found.append(int(name))
+        return found
+
+    def master_pid(self):
+        """The pid in data_directory/postern.pid, or None."""
+        try:
+            with open(os.path.join(self.root, "data", "postern.pid")) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def listening_pids(self, port=None):
+        """Processes other than the master that hold the listening socket of
+        port (default: the main one), i.e. the workers that can accept there."""
+        port = port or self.port
+        sockets = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            try:
+                with open(table) as f:
+                    rows = f.read().splitlines()[1:]
+            except OSError:
+                continue
+            for row in rows:
+                field = row.split()
+                if field[3] == "0A" and int(field[1].rsplit(":", 1)[1], 16) == port:
+                    sockets.add("socket:[%s]" % field[9])
+        master = self.master_pid()
+        found = []
+        for pid in self.pids():
+            if pid == master:
+                continue
+            try:
+                fds = os.listdir("/proc/%d/fd" % pid)
+            except OSError:
+                continue
+            for fd in fds:
+                try:
+                    if os.readlink("/proc/%d/fd/%s" % (pid, fd)) in sockets:
+                        found.append(pid)
+                        break
+                except OSError:
+                    pass
+        return found
+
+    def reload(self):
+        """`postern reload`, then wait until only new workers accept."""
+        before = set(self.listening_pids())
+        mark = len(self.maillog())
+        r = self.postern("reload")
+        assert r.returncode == 0, r.stderr
+        assert self.wait_log("reload --", 10, after=mark), "the master did not reload"
+        renewed = wait_for(lambda: set(self.listening_pids()).isdisjoint(before)
+                           and self.listening_pids(), 10)
+        assert renewed, "workers of the old configuration still accept"
+        return r
+
+    def wait_log(self, text, timeout=10.0, after=0):
+        """Wait until the maillog holds text (after offset `after`); True if it does."""
+        return wait_for(lambda: text in self.maillog()[after:], timeout)
 
     def output(self):
         try:
