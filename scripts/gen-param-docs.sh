@@ -44,6 +44,7 @@ Defaults that differ from Postfix's, on purpose:
 | `mail_name` | `postern` | `Postfix` | the name in the greeting and Received: headers |
 | `mail_version` | postern's version | `3.7.11` | |
 | `alias_maps` | `hash:/etc/aliases` | `hash:/etc/aliases, nis:mail.aliases` | postern has no `nis:` tables; one that cannot open would make every lookup fail temporarily |
+| `smtpd_forbid_bare_newline` | `normalize` | `no` | SMTP smuggling: only CR LF . CR LF ends DATA, so no second message can hide in a body (a bare LF still ends a line) |
 
 `syslog_name` stays `postfix`, so that log lines read
 `postfix/smtpd[pid]` and log tools written for Postfix keep working.

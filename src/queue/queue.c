@@ -87,8 +87,9 @@ fail_root:
     return -1;
 }
 
-/* remove_stale - tmp/ files a day old are left over from a crash */
-static void remove_stale(struct queue *q)
+/* remove_stale - tmp/ files older than min_age seconds (all for -1) are
+ * left over from a crash */
+static void remove_stale(struct queue *q, long min_age)
 {
     int fd = dup(q->dirfd[QDIR_TMP]);
     DIR *d = fd == -1 ? NULL : fdopendir(fd);
@@ -98,6 +99,7 @@ static void remove_stale(struct queue *q)
             close(fd);
         return;
     }
+    rewinddir(d); /* the duplicate shares its position with dirfd */
     time_t now = time(NULL);
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
@@ -105,7 +107,7 @@ static void remove_stale(struct queue *q)
             continue;
         struct stat st;
         if (fstatat(q->dirfd[QDIR_TMP], de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
-            !S_ISREG(st.st_mode) || st.st_mtime > now - STALE_TMP_AGE)
+            !S_ISREG(st.st_mode) || (min_age >= 0 && st.st_mtime > now - min_age))
             continue;
         if (unlinkat(q->dirfd[QDIR_TMP], de->d_name, 0) == 0)
             log_warnx("queue: removed stale temporary file %s/tmp/%s (last written %ld hours ago)",
@@ -174,7 +176,7 @@ struct queue *queue_open(const char *dir, struct event_base *base, int writer_th
         queue_close(q);
         return NULL;
     }
-    remove_stale(q);
+    remove_stale(q, STALE_TMP_AGE);
     int threads = writer_threads > 0 ? writer_threads : QUEUE_WRITER_THREADS_DEFAULT;
     if (base != NULL && start_threads(q, threads, err) == -1) {
         queue_close(q);
@@ -816,4 +818,9 @@ int queue_release(struct queue *q, const char *qid)
         return -1;
     }
     return move(q, qid, QDIR_HOLD, QDIR_INCOMING);
+}
+
+void queue_remove_temporary(struct queue *q)
+{
+    remove_stale(q, -1);
 }

@@ -43,6 +43,10 @@ struct queue;
  * commits finish before queue_message_commit returns, for tools and
  * tests); writer_threads: the size of the fsync pool (<= 0: the default). */
 struct queue *queue_open(const char *dir, struct event_base *base, int writer_threads, char **err);
+/* queue_remove_temporary - remove every tmp/ file (messages that were being
+ * received when the server stopped or crashed); only while nothing writes
+ * to the queue, as when the server starts */
+void queue_remove_temporary(struct queue *q);
 /* queue_close - waits for commits in flight and runs their done() callbacks */
 void queue_close(struct queue *q);
 const char *queue_directory(const struct queue *q);

@@ -637,6 +637,8 @@ int smtp_run(const char *config_dir, bool daemonize)
         fprintf(stderr, "postern: fatal: queue: %s\n", err ? err : "cannot create");
         return 1;
     }
+    /* No worker runs yet: what is in tmp/ was cut short by a stop or crash. */
+    queue_remove_temporary(q);
     queue_close(q);
     char *private_dir = xasprintf("%s/private", config_get(cur->cfg, "queue_directory"));
     if (mkdir(private_dir, 0700) == -1 && errno != EEXIST) {
