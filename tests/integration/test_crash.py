@@ -1,0 +1,51 @@
+"""Crash safety: every postern process is killed with SIGKILL, repeatedly,
+while clients send.  After each restart every message that got 250 is in
+the queue, byte for byte; nothing half-written shows up as a message; and
+the temporary files the crash left behind are gone once the server is up."""
+import os
+import random
+
+from conftest import wait_for
+from senders import Senders, check_queue, kill_all
+
+ROUNDS = 4
+
+
+def tmp_files(srv):
+    return set(os.listdir(os.path.join(srv.queue, "tmp")))
+
+
+def test_kill_everything_while_clients_send(postern, tmp_path):
+    srv = postern()
+    rng = random.Random(4)
+    senders = Senders(srv.port, threads=4, per_session=2).start()
+    try:
+        for rnd in range(ROUNDS):
+            assert senders.wait_acked(15), "round %d: no progress: %s" % (rnd, senders.errors[-3:])
+            # Land the kill at varied points of the transactions in flight.
+            wait_for(lambda: False, rng.uniform(0, 0.2), 0.01)
+            kill_all(srv)
+            left = tmp_files(srv)
+            srv.start()
+            assert senders.wait_acked(5), "round %d: no progress after restart" % rnd
+            stale = left & tmp_files(srv)
+            assert not stale, "round %d: tmp/ files from before the crash: %s" % (rnd, sorted(stale))
+    finally:
+        senders.stop()
+    srv.stop()
+    found = check_queue(srv, senders, str(tmp_path / "export"))
+    assert len(found) >= len(senders.acked) > 0
+
+
+def test_restart_after_crash_needs_no_cleanup(postern):
+    """The pid file and the anvil socket of a killed instance do not stop
+    `postern start`."""
+    srv = postern()
+    kill_all(srv)
+    r = srv.postern("status")
+    assert r.returncode == 1, r.stdout
+    r = srv.postern("start")
+    assert r.returncode == 0, r.stderr
+    with srv.smtp() as s:
+        s.sendmail("a@example.net", ["postmaster@mx.postern.test"], "Subject: x\r\n\r\nx\r\n")
+    assert srv.postern("stop").returncode == 0
