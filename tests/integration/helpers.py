@@ -112,6 +112,24 @@ def envelope(srv, qid):
     return out.stdout
 
 
+def export(srv):
+    """`queue export` into a fresh directory: {ID: (eml bytes, env text)}."""
+    out = tempfile.mkdtemp(prefix="postern-export-")
+    try:
+        r = srv.postern("queue", "export", out)
+        assert r.returncode == 0, r.stderr
+        result = {}
+        for name in os.listdir(out):
+            qid, ext = name.rsplit(".", 1)
+            with open(os.path.join(out, name), "rb") as f:
+                data = f.read()
+            eml, env = result.get(qid, (None, None))
+            result[qid] = (data, env) if ext == "eml" else (eml, data.decode())
+        return result
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
 def only_message(srv):
     """The ID of the one committed message (asserting there is exactly one)."""
     ids = queued_ids(srv)
@@ -283,6 +301,10 @@ class Dovecot:
         with open(self.users, "w") as f:
             f.write(users)
         os.chmod(self.users, 0o644)
+        self.start()
+
+    def start(self):
+        """Start (again: on the same socket path)."""
         env = dict(os.environ, DOVECOT_OWNER_PID=str(os.getpid()))
         out = subprocess.run([DOVECOT, "start", os.path.join(self.dir, "srv"), self.users],
                              capture_output=True, text=True, env=env)
