@@ -105,6 +105,16 @@ def content(srv, qid):
     return out.stdout
 
 
+def after_received(data):
+    """Message content without the Received header the server prepended."""
+    i = 0
+    while True:
+        j = data.index(b"\r\n", i)
+        if data[j + 2:j + 3] not in (b"\t", b" "):
+            return data[j + 2:]
+        i = j + 2
+
+
 def envelope(srv, qid):
     """`queue cat -e` output as text."""
     out = srv.postern("queue", "cat", "-e", qid)
