@@ -80,6 +80,32 @@ def test_syslog_name_names_every_line(postern):
     assert all(t.startswith("postfix-edge/") for t in tags), tags
 
 
+def test_every_session_is_logged_from_connect_to_disconnect(postern):
+    """Clients that leave at once (port scanners) still get `connect from`,
+    and under the name the lookup found, as Postfix logs them: log tools
+    pair the lines of a session by process and name."""
+    srv = postern()
+    for _ in range(3):
+        socket.create_connection(("127.0.0.1", srv.port)).close()
+    with srv.smtp() as s:
+        s.noop()
+    assert wait_for(lambda: srv.maillog().count("disconnect from ") >= 5, 10)
+    open_sessions = {}
+    for line in srv.maillog().splitlines():
+        _, pid, text = LINE.match(line).groups()
+        m = re.match(r"(connect|lost connection after \S+|disconnect) from (\S+)", text)
+        if not m:
+            continue
+        what, client = m.groups()
+        if what == "connect":
+            open_sessions.setdefault(pid, []).append(client)
+        else:
+            assert client in open_sessions.get(pid, []), "%s without connect from" % line
+            if what == "disconnect":
+                open_sessions[pid].remove(client)
+    assert "lost connection after CONNECT from localhost[127.0.0.1]" in srv.maillog()
+
+
 CONTROL = re.compile(rb"[\x00-\x09\x0b-\x1f\x7f]")
 
 
