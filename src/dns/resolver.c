@@ -546,6 +546,10 @@ static int configure(struct ub_ctx *ctx, const char *servers, char **err)
         if (rc == -1)
             return -1;
     }
+    /* the one name of 127.in-addr.arpa. that stays local, as the default
+     * zone had it (and /etc/hosts has it for Postfix's resolver) */
+    if (set_option(ctx, "local-data:", "1.0.0.127.in-addr.arpa. PTR localhost.", err) == -1)
+        return -1;
     if ((rc = ub_ctx_async(ctx, 1)) != 0) {
         *err = xasprintf("resolver thread: %s", ub_strerror(rc));
         return -1;

@@ -237,6 +237,7 @@ static void service_settings(struct service *svc)
     svc->discard_maps = xcalloc(maps.count + 1, sizeof(*svc->discard_maps));
     for (size_t i = 0; i < maps.count; i++)
         svc->discard_maps[svc->n_discard_maps++] = table_open(maps.items[i], TABLE_OPEN_FOLD);
+    strlist_free(&maps);
     strlist_init(&maps);
     config_get_list(c, "smtpd_reject_footer_maps", &maps);
     svc->footer_maps = xcalloc(maps.count + 1, sizeof(*svc->footer_maps));
@@ -279,6 +280,51 @@ static void service_lists(struct service *svc, struct strlist *errors)
     svc->rcpt_rate_limit = config_get_int(c, "smtpd_client_recipient_rate_limit");
     svc->tls_rate_limit = config_get_int(c, "smtpd_client_new_tls_session_rate_limit");
     svc->auth_rate_limit = config_get_int(c, "smtpd_client_auth_rate_limit");
+}
+
+static void free_tables(struct table **t, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        table_close(t[i]);
+    free(t);
+}
+
+/* service_free - what service_settings, service_lists and load_generation
+ * made (the listening sockets belong to the listener list) */
+static void service_free(struct service *svc, struct config *main_cfg)
+{
+    policy_free(svc->policy);
+    tls_server_free(svc->tls);
+    free(svc->name);
+    free(svc->syslog_name);
+    free(svc->fds);
+    strlist_free(&svc->discard_ehlo);
+    free_tables(svc->discard_maps, svc->n_discard_maps);
+    free_tables(svc->footer_maps, svc->n_footer_maps);
+    for (size_t i = 0; i < svc->forbidden.count; i++)
+        if (svc->forbidden_tables && svc->forbidden_tables[i])
+            table_close(svc->forbidden_tables[i]);
+    free(svc->forbidden_tables);
+    strlist_free(&svc->forbidden);
+    strlist_free(&svc->noop_commands);
+    policy_match_free(svc->xclient_hosts);
+    policy_match_free(svc->xforward_hosts);
+    policy_match_free(svc->flush_domains);
+    policy_match_free(svc->bare_newline_exclusions);
+    policy_match_free(svc->sasl_exceptions);
+    policy_match_free(svc->limit_exceptions);
+    if (svc->cfg != main_cfg)
+        config_free(svc->cfg);
+}
+
+static void free_generation(struct generation *g)
+{
+    for (size_t i = 0; i < g->n_services; i++)
+        service_free(&g->services[i], g->cfg);
+    free(g->services);
+    master_free(&g->master);
+    config_free(g->cfg);
+    free(g);
 }
 
 /* load_generation - parse and compile; NULL with errors */
@@ -353,14 +399,7 @@ static struct generation *load_generation(const char *dir, struct strlist *error
     }
     return g;
 fail:
-    for (size_t i = 0; i < g->n_services; i++) {
-        policy_free(g->services[i].policy);
-        tls_server_free(g->services[i].tls);
-    }
-    free(g->services);
-    master_free(&g->master);
-    config_free(g->cfg);
-    free(g);
+    free_generation(g);
     return NULL;
 }
 
@@ -743,6 +782,8 @@ int smtp_run(const char *config_dir, bool daemonize)
                     i++;
                 }
             }
+            for (size_t g = 0; g < n_old; g++)
+                free_generation(old[g]);
             n_old = 0;
         }
     }
@@ -757,5 +798,16 @@ int smtp_run(const char *config_dir, bool daemonize)
     remove_pid_file(cur->cfg);
     if (anvil_path)
         unlink(anvil_path);
+    for (size_t g = 0; g < n_old; g++)
+        free_generation(old[g]);
+    free(old);
+    free_generation(cur);
+    for (size_t i = 0; i < n_listeners; i++) {
+        close(listeners[i].fd);
+        free(listeners[i].addr);
+    }
+    free(listeners);
+    free(anvil_path);
+    table_cache_clear();
     return 0;
 }

@@ -783,11 +783,13 @@ static void read_cb(struct bufferevent *bev, void *arg)
 {
     (void) bev;
     struct session *s = arg;
+    session_hold(s);
     if (reading_state(s->state) && s->state != ST_PROXY)
         input_timer(s);
     session_process_input(s);
-    if (s->bev && !s->closing)
+    if (!s->closing)
         s->input_seen = evbuffer_get_length(bufferevent_get_input(s->bev));
+    session_release(s);
 }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)
