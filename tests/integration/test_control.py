@@ -216,3 +216,18 @@ def test_workers_exit_when_the_master_dies(postern):
     assert wait_for(lambda: not srv.pids(), 10), "left running: %s" % srv.pids()
     srv.start()
     assert greeting("127.0.0.1", srv.port) == "220 mx.postern.test ESMTP"
+
+
+def test_peername_lookup_off(postern):
+    """smtpd_peername_lookup = no: the client is `unknown` in the log and the
+    Received header, without asking DNS."""
+    srv = postern(main_cf="smtpd_peername_lookup = no")
+    with srv.smtp() as s:
+        s.ehlo("client.example")
+        s.sendmail("a@example.net", ["postmaster@mx.postern.test"],
+                   "Subject: x\r\nMessage-ID: <peer@example.net>\r\n\r\nx\r\n")
+    assert srv.wait_log("disconnect from unknown[127.0.0.1]")
+    assert "connect from unknown[127.0.0.1]" in srv.maillog()
+    qid = srv.postern("queue", "list").stdout.split("\n")[1].split()[0].rstrip("*!")
+    content = srv.postern("queue", "cat", "-m", qid).stdout
+    assert content.startswith("Received: from client.example (unknown [127.0.0.1])")
