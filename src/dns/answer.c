@@ -158,8 +158,21 @@ static char *reverse_labels(const char *addr, const char **zone)
     unsigned char bytes[16];
     if (addr == NULL) return NULL;
     if (inet_pton(AF_INET, addr, bytes) == 1) {
+        /* by hand: this runs for every client a DNSBL is asked about */
+        char text[16], *p = text;
+        for (int i = 3; i >= 0; i--) {
+            unsigned b = bytes[i];
+            if (b >= 100)
+                *p++ = (char) ('0' + b / 100);
+            if (b >= 10)
+                *p++ = (char) ('0' + b / 10 % 10);
+            *p++ = (char) ('0' + b % 10);
+            if (i > 0)
+                *p++ = '.';
+        }
+        *p = 0;
         *zone = "in-addr.arpa";
-        return xasprintf("%u.%u.%u.%u", bytes[3], bytes[2], bytes[1], bytes[0]);
+        return xstrdup(text);
     }
     if (inet_pton(AF_INET6, addr, bytes) == 1) {
         static const char hex[] = "0123456789abcdef";

@@ -176,32 +176,32 @@ unsigned long dns_cache_evictions(const struct dns_cache *c)
  * empty or over-long labels, and bytes outside printable ASCII, space and
  * backslash (no escapes from SMTP clients).
  */
-char *dns_cache_key(const char *name, enum dns_type type)
+bool dns_cache_key_into(const char *name, enum dns_type type, char out[DNS_CACHE_KEY_MAX])
 {
     size_t len = strlen(name);
     if (len == 0 || len > 254)
-        return NULL;
+        return false;
     if (strcmp(name, ".") != 0) {
         if (name[len - 1] == '.')
             len--;
         if (len > 253)
-            return NULL;
+            return false;
         size_t label = 0;
         for (size_t i = 0; i < len; i++) {
             unsigned char ch = (unsigned char) name[i];
             if (ch == '.') {
                 if (label == 0)
-                    return NULL;
+                    return false;
                 label = 0;
                 continue;
             }
             if (ch <= 0x20 || ch >= 0x7f || ch == '\\')
-                return NULL;
+                return false;
             if (++label > 63)
-                return NULL;
+                return false;
         }
         if (label == 0)
-            return NULL;
+            return false;
     }
     /* "TYPE/name", built by hand: this runs for every DNSBL check. */
     char digits[12];
@@ -211,8 +211,7 @@ char *dns_cache_key(const char *name, enum dns_type type)
         digits[nd++] = (char) ('0' + t % 10);
         t /= 10;
     } while (t);
-    char *key = xmalloc(len + (size_t) nd + 2);
-    char *p = key;
+    char *p = out;
     while (nd)
         *p++ = digits[--nd];
     *p++ = '/';
@@ -221,5 +220,11 @@ char *dns_cache_key(const char *name, enum dns_type type)
         *p++ = (ch >= 'A' && ch <= 'Z') ? (char) (ch + 32) : ch;
     }
     *p = 0;
-    return key;
+    return true;
+}
+
+char *dns_cache_key(const char *name, enum dns_type type)
+{
+    char key[DNS_CACHE_KEY_MAX];
+    return dns_cache_key_into(name, type, key) ? xstrdup(key) : NULL;
 }

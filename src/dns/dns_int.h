@@ -48,5 +48,9 @@ unsigned long dns_cache_evictions(const struct dns_cache *c);
 /* dns_cache_key - "TYPE/name" for a query name; NULL for a name that
  * cannot be queried (empty, too long, bad characters, empty label) */
 char *dns_cache_key(const char *name, enum dns_type type);
+/* dns_cache_key_into - the same into a buffer (no allocation); false for a
+ * name that cannot be queried */
+#define DNS_CACHE_KEY_MAX (12 + 1 + 253 + 1)
+bool dns_cache_key_into(const char *name, enum dns_type type, char out[DNS_CACHE_KEY_MAX]);
 
 #endif

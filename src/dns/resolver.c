@@ -724,11 +724,10 @@ unsigned dns_cancel(struct dns_resolver *r, void *arg)
 const struct dns_answer *dns_lookup_cached(struct dns_resolver *r, const char *name,
                                            enum dns_type type)
 {
-    char *key = dns_cache_key(name, type);
-    if (key == NULL)
+    char key[DNS_CACHE_KEY_MAX];
+    if (!dns_cache_key_into(name, type, key))
         return NULL;
     struct dns_cached *hit = dns_cache_get(r->cache, key, clock_wall());
-    free(key);
     return hit ? &hit->answer : NULL;
 }
 

@@ -102,16 +102,27 @@ int cidr_parse(const char *text, struct cidr *out, char **err)
     return 0;
 }
 
+/* parse_client - the binary form of an address; family 0 when it is none */
+static int parse_client(const char *addr, unsigned char a[16])
+{
+    if (inet_pton(AF_INET, addr, a) == 1)
+        return AF_INET;
+    if (inet_pton(AF_INET6, addr, a) == 1)
+        return AF_INET6;
+    return 0;
+}
+
 bool cidr_match(const struct cidr *c, const char *addr)
 {
     unsigned char a[16];
-    int family;
-    if (inet_pton(AF_INET, addr, a) == 1)
-        family = AF_INET;
-    else if (inet_pton(AF_INET6, addr, a) == 1)
-        family = AF_INET6;
-    else
-        return false;
+    int family = parse_client(addr, a);
+    return family && cidr_match_binary(c, family, a);
+}
+
+bool cidr_match_binary(const struct cidr *c, int family, const unsigned char addr[16])
+{
+    unsigned char a[16];
+    memcpy(a, addr, 16);
     if (family != c->family) {
         /* An IPv4-mapped IPv6 client matches IPv4 patterns. */
         static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -341,6 +352,8 @@ int match_list_match(const struct match_list *m, const char *name, const char *a
 {
     if (m == NULL)
         return 0;
+    unsigned char abin[16];
+    int afam = -1; /* the address is parsed once, at the first network */
     for (size_t i = 0; i < m->count; i++) {
         const struct pattern *p = &m->items[i];
         int hit = 0;
@@ -350,7 +363,11 @@ int match_list_match(const struct match_list *m, const char *name, const char *a
             if (hit < 0)
                 return -1;
             break;
-        case PAT_CIDR: hit = addr && cidr_match(&p->cidr, addr); break;
+        case PAT_CIDR:
+            if (addr && afam == -1)
+                afam = parse_client(addr, abin);
+            hit = addr && afam > 0 && cidr_match_binary(&p->cidr, afam, abin);
+            break;
         case PAT_STRING: hit = name && *name && match_domain_pattern(m, p->text, name); break;
         }
         if (hit)

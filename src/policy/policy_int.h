@@ -32,6 +32,9 @@ struct cidr {
 };
 int cidr_parse(const char *text, struct cidr *out, char **err);
 bool cidr_match(const struct cidr *c, const char *addr);
+/* cidr_match_binary - the same for an address already parsed (AF_INET:
+ * the first 4 bytes) */
+bool cidr_match_binary(const struct cidr *c, int family, const unsigned char addr[16]);
 bool is_table_spec(const char *token);
 
 enum match_kind {
@@ -324,6 +327,12 @@ struct policy_session {
     size_t n_facts;
     char *rbl_rev;            /* dns_reverse_query(rbl_rev_addr), kept for one check */
     const char *rbl_rev_addr; /* the address it was made from (not owned) */
+    /* the last cached DNS answer need_dns returned, kept for one check:
+     * several lists often ask the same name (zen.spamhaus.org=127.0.0.10,
+     * =127.0.0.11, and without a filter) */
+    char *dns_memo_name;
+    enum dns_type dns_memo_type;
+    const struct dns_answer *dns_memo_answer;
     struct service_reply *services;
     size_t n_services;
     unsigned next_id;

@@ -294,6 +294,9 @@ void policy_forget_facts(struct policy_session *s)
     free(s->rbl_rev);
     s->rbl_rev = NULL;
     s->rbl_rev_addr = NULL;
+    free(s->dns_memo_name);
+    s->dns_memo_name = NULL;
+    s->dns_memo_answer = NULL;
     for (size_t i = 0; i < s->n_facts; i++) {
         free(s->facts[i].name);
         dns_answer_free(s->facts[i].answer);
@@ -312,8 +315,19 @@ const struct dns_answer *need_dns(struct eval *e, const char *name, enum dns_typ
     for (size_t i = 0; i < s->n_facts && a == NULL; i++)
         if (s->facts[i].type == type && strcasecmp(s->facts[i].name, name) == 0)
             a = s->facts[i].answer;
-    if (a == NULL && s->resolver)
+    if (a == NULL && s->dns_memo_name && s->dns_memo_type == type &&
+        strcmp(s->dns_memo_name, name) == 0)
+        a = s->dns_memo_answer;
+    if (a == NULL && s->resolver) {
         a = dns_lookup_cached(s->resolver, name, type);
+        if (a) {
+            /* valid until the check ends: nothing changes the cache before */
+            free(s->dns_memo_name);
+            s->dns_memo_name = xstrdup(name);
+            s->dns_memo_type = type;
+            s->dns_memo_answer = a;
+        }
+    }
     if (a == NULL) {
         struct policy_request req = {.type = POLICY_REQ_DNS, .name = name, .dns_type = type};
         policy_add_pending(s, &req);
