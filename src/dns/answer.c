@@ -21,7 +21,8 @@ static const struct {
 const char *dns_type_name(enum dns_type type)
 {
     for (size_t i = 0; i < ARRAY_LEN(type_names); i++)
-        if (type_names[i].type == type) return type_names[i].name;
+        if (type_names[i].type == type)
+            return type_names[i].name;
     return "unknown";
 }
 
@@ -89,7 +90,8 @@ void dns_answer_clear(struct dns_answer *a)
 
 void dns_answer_free(struct dns_answer *a)
 {
-    if (a == NULL) return;
+    if (a == NULL)
+        return;
     dns_answer_clear(a);
     free(a);
 }
@@ -146,7 +148,8 @@ struct dns_cached *dns_cached_ref(struct dns_cached *c)
 
 void dns_cached_unref(struct dns_cached *c)
 {
-    if (c == NULL || --c->refs > 0) return;
+    if (c == NULL || --c->refs > 0)
+        return;
     dns_answer_clear(&c->answer);
     free(c);
 }
@@ -156,7 +159,8 @@ void dns_cached_unref(struct dns_cached *c)
 static char *reverse_labels(const char *addr, const char **zone)
 {
     unsigned char bytes[16];
-    if (addr == NULL) return NULL;
+    if (addr == NULL)
+        return NULL;
     if (inet_pton(AF_INET, addr, bytes) == 1) {
         /* by hand: this runs for every client a DNSBL is asked about */
         char text[16], *p = text;
@@ -182,7 +186,8 @@ static char *reverse_labels(const char *addr, const char **zone)
             *p++ = hex[bytes[i] & 0xf];
             *p++ = '.';
             *p++ = hex[bytes[i] >> 4];
-            if (i > 0) *p++ = '.';
+            if (i > 0)
+                *p++ = '.';
         }
         *p = 0;
         *zone = "ip6.arpa";
@@ -201,7 +206,8 @@ char *dns_reverse_name(const char *addr)
 {
     const char *zone;
     char *labels = reverse_labels(addr, &zone);
-    if (labels == NULL) return NULL;
+    if (labels == NULL)
+        return NULL;
     char *name = xasprintf("%s.%s", labels, zone);
     free(labels);
     return name;

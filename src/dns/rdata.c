@@ -32,15 +32,20 @@ static int decode_name(const uint8_t *data, size_t len, size_t *pos, struct buf 
     size_t p = *pos, wire = 0;
     size_t start = out->len;
     for (;;) {
-        if (p >= len) return -1;
+        if (p >= len)
+            return -1;
         unsigned label = data[p++];
         wire += 1 + label;
-        if (wire > NAME_WIRE_MAX) return -1;
-        if (label == 0) break;
+        if (wire > NAME_WIRE_MAX)
+            return -1;
+        if (label == 0)
+            break;
         if (label > LABEL_MAX) /* 0xC0 pointers and the reserved 0x40/0x80 forms */
             return -1;
-        if (label > len - p) return -1;
-        if (out->len > start) buf_putc(out, '.');
+        if (label > len - p)
+            return -1;
+        if (out->len > start)
+            buf_putc(out, '.');
         for (unsigned i = 0; i < label; i++) {
             unsigned char c = data[p + i];
             if (c == '.' || c == '\\') {
@@ -54,7 +59,8 @@ static int decode_name(const uint8_t *data, size_t len, size_t *pos, struct buf 
         }
         p += label;
     }
-    if (out->len == start) buf_putc(out, '.');
+    if (out->len == start)
+        buf_putc(out, '.');
     *pos = p;
     return 0;
 }
@@ -66,7 +72,8 @@ static int decode_txt(const uint8_t *data, size_t len, struct buf *out)
         return -1;
     while (p < len) {
         size_t n = data[p++];
-        if (n > len - p) return -1;
+        if (n > len - p)
+            return -1;
         for (size_t i = 0; i < n; i++)
             buf_putc(out, data[p + i] ? (char) data[p + i] : '?');
         p += n;
@@ -84,7 +91,8 @@ int dns_rdata_decode(enum dns_type type, const uint8_t *rdata, size_t len, unsig
 
     *pref = 0;
     *out = NULL;
-    if (rdata == NULL && len > 0) return -1;
+    if (rdata == NULL && len > 0)
+        return -1;
     buf_init(&b);
     switch (type) {
     case DNS_T_A:
@@ -100,15 +108,18 @@ int dns_rdata_decode(enum dns_type type, const uint8_t *rdata, size_t len, unsig
         }
         break;
     case DNS_T_MX:
-        if (len < 3) break;
+        if (len < 3)
+            break;
         *pref = (unsigned) rdata[0] << 8 | rdata[1];
         pos = 2;
-        if (decode_name(rdata, len, &pos, &b) == 0 && pos == len) rc = 0;
+        if (decode_name(rdata, len, &pos, &b) == 0 && pos == len)
+            rc = 0;
         break;
     case DNS_T_NS:
     case DNS_T_PTR:
     case DNS_T_CNAME:
-        if (decode_name(rdata, len, &pos, &b) == 0 && pos == len) rc = 0;
+        if (decode_name(rdata, len, &pos, &b) == 0 && pos == len)
+            rc = 0;
         break;
     case DNS_T_TXT: rc = decode_txt(rdata, len, &b); break;
     }
