@@ -40,7 +40,7 @@ failures=0
 
 # Defaults postern sets differently on purpose, and parameters whose
 # expanded value follows from them.
-deviating="mail_name mail_version queue_directory data_directory alias_maps"
+deviating="mail_name mail_version queue_directory data_directory alias_maps smtpd_forbid_bare_newline"
 derived="smtpd_banner address_verify_map local_recipient_maps"
 
 # Parameters whose defaults do not depend on the machine or on postern's
