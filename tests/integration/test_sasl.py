@@ -5,6 +5,7 @@ the Received header; AUTH= on MAIL changes nothing."""
 import base64
 import os
 import smtplib
+import time
 
 import pytest
 
@@ -95,6 +96,27 @@ def test_unknown_user_and_exchange_forms(postern, shared_dir):
     assert c.cmd("AUTH PLAIN " + plain("alice", PASSWORD)) == \
         "503 5.5.1 Error: already authenticated"
     c.cmd("QUIT")
+
+
+def test_failed_logins_slow_down_that_client_only(postern, shared_dir):
+    """Past smtpd_soft_error_limit each failed AUTH is answered after
+    smtpd_error_sleep_time; another client logs in meanwhile at once."""
+    users = write_file(shared_dir, "passwd", "alice:%s\n" % HASHES["plain"])
+    srv = postern(main_cf=passwd_file_cf(users, "smtpd_soft_error_limit = 1\n"
+                                                "smtpd_error_sleep_time = 1s\n"
+                                                "postern_smtpd_workers = 1\n"))
+    guesser = srv.raw()
+    guesser.reply()
+    guesser.cmd("EHLO client.example")
+    start = time.time()
+    assert guesser.cmd("AUTH PLAIN " + plain("alice", "guess1")).startswith("535 ")
+    assert time.time() - start < 0.5
+    start = time.time()
+    guesser.send("AUTH PLAIN %s\r\n" % plain("alice", "guess2"))
+    assert try_login(srv, "PLAIN", "alice", PASSWORD)[0] == 235
+    assert time.time() - start < 0.5
+    assert guesser.reply()[-1].startswith("535 ")
+    assert time.time() - start >= 0.9
 
 
 def test_swaks_plain_and_login(postern, shared_dir):

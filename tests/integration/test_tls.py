@@ -47,6 +47,29 @@ def test_starttls_with_swaks_and_ecdsa_certificate(postern, certs):
     assert "server-signature ECDSA (prime256v1) server-digest SHA256" in log
 
 
+def test_chain_files_with_rsa_and_ecdsa_keys(postern, certs):
+    """smtpd_tls_chain_files with both keys: a TLS 1.3 client gets the ECDSA
+    certificate (as from Postfix), a TLS 1.2 client that only takes RSA
+    ciphers the RSA one."""
+    srv = postern(main_cf="smtpd_tls_security_level = may\n"
+                          "smtpd_tls_chain_files = %s/chain.pem, %s/chain.pem\n"
+                          % (certs.ec, certs.rsa))
+    rsa_only = certs.context(maximum_version=ssl.TLSVersion.TLSv1_2)
+    rsa_only.set_ciphers("ECDHE-RSA-AES256-GCM-SHA384")
+    keys = {}
+    for name, context in (("tls13", certs.context()), ("rsa12", rsa_only)):
+        with srv.smtp() as s:
+            s.starttls(context=context)
+            der = s.sock.getpeercert(binary_form=True)
+            keys[name] = ssl.DER_cert_to_PEM_cert(der)
+    with open(certs.ec + "/cert.pem") as f:
+        ec_pem = f.read()
+    with open(certs.rsa + "/cert.pem") as f:
+        rsa_pem = f.read()
+    assert keys["tls13"].split() == ec_pem.split()
+    assert keys["rsa12"].split() == rsa_pem.split()
+
+
 def test_implicit_tls_service(postern, certs):
     """A second master.cf service in wrapper mode speaks TLS from the first
     byte, offers no STARTTLS, and accepts mail (smtplib and swaks)."""

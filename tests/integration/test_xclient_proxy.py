@@ -86,6 +86,24 @@ smtpd_sasl_authenticated_header = yes
     assert "\t(Authenticated sender: alice)\r\n\tby mx.postern.test (postern) with ESMTPA id" in text
 
 
+def test_xclient_helo_and_proto(postern):
+    """XCLIENT HELO= and PROTO= stand for the client's own EHLO: the
+    message can follow at once, and the Received header shows them."""
+    srv = postern()
+    c = srv.raw()
+    c.reply()
+    assert c.cmd("XCLIENT ADDR=203.0.113.9 NAME=mail.example.net HELO=relay.client.example "
+                 "PROTO=ESMTP") == "220 mx.postern.test ESMTP"
+    assert c.cmd("MAIL FROM:<a@example.net>") == "250 2.1.0 Ok"
+    c.cmd("RCPT TO:<%s>" % RCPT)
+    c.cmd("DATA")
+    qid = c.cmd("Subject: x\r\n\r\nbody\r\n.").split()[-1]
+    text = content(srv, qid).decode()
+    assert text.startswith("Received: from relay.client.example (mail.example.net "
+                           "[203.0.113.9])\r\n\tby mx.postern.test (postern) with ESMTP id "), text
+    assert "named_attribute: helo=relay.client.example" in envelope(srv, qid)
+
+
 def test_xclient_client_meets_the_restrictions(postern):
     """Client restrictions judge the XCLIENT address, not the proxy's."""
     srv = postern(main_cf="smtpd_client_restrictions = check_client_access cidr:CONFDIR/clients\n",
