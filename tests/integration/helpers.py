@@ -173,12 +173,6 @@ def starttls(raw, context, server_hostname="mx.postern.test"):
     return line
 
 
-def raw_tls(port, context, server_hostname="mx.postern.test"):
-    """A RawClient with TLS from the first byte (wrapper mode)."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-    return RawClient(context.wrap_socket(sock, server_hostname=server_hostname))
-
-
 def smtp_ssl(port, context):
     return smtplib.SMTP_SSL("127.0.0.1", port, timeout=10, context=context)
 
@@ -199,10 +193,6 @@ def hangup_time(raw, timeout=5.0):
     except socket.timeout:
         pass
     raise AssertionError("the connection is still open after %.1f s" % timeout)
-
-
-def lines(reply):
-    return "\n".join(reply)
 
 
 # ---- TLS certificates ----

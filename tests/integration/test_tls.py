@@ -5,8 +5,8 @@ TLS facts in the Received header and the log, protocol limits and the
 handshake timeout."""
 import ssl
 
-from helpers import (MESSAGE, certs, content, hangup_time, only_message, session_end, shared_dir,  # noqa: F401
-                     smtp_ssl, starttls, swaks, write_file)
+from helpers import (MESSAGE, certs, content, hangup_time, only_message,  # noqa: F401
+                     session_end, shared_dir, smtp_ssl, starttls, swaks, write_file)
 
 RCPT = "postmaster@mx.postern.test"
 

@@ -77,13 +77,15 @@ smtpd_sasl_authenticated_header = yes
     c = srv.raw()
     c.reply()
     c.send("EHLO proxy.example\r\n")
-    assert "250-XCLIENT NAME ADDR PROTO HELO REVERSE_NAME PORT LOGIN DESTADDR DESTPORT" in c.reply()
+    assert "250-XCLIENT NAME ADDR PROTO HELO REVERSE_NAME PORT LOGIN DESTADDR DESTPORT" \
+        in c.reply()
     assert c.cmd("XCLIENT ADDR=203.0.113.9 NAME=mail.example.net PORT=40000 LOGIN=alice") == \
         "220 mx.postern.test ESMTP"
     assert send_message(c, rcpt=REMOTE).startswith("250 2.0.0 Ok: queued as ")
     check_client(srv, "mail.example.net", "203.0.113.9", 40000)
     text = content(srv, only_message(srv)).decode()
-    assert "\t(Authenticated sender: alice)\r\n\tby mx.postern.test (postern) with ESMTPA id" in text
+    assert "\t(Authenticated sender: alice)\r\n\tby mx.postern.test (postern) with ESMTPA id" \
+        in text
 
 
 def test_xclient_helo_and_proto(postern):
