@@ -126,7 +126,7 @@ smtpd_error_sleep_time = 0
         self.stderr = open(os.path.join(self.root, "stderr.log"), "w")
         self.proc = subprocess.Popen(list(wrap) + [BIN, "-c", self.conf, "run"], stdout=self.stderr,
                                      stderr=subprocess.STDOUT, env=self.env)
-        if not wait_listening(self.port):
+        if not wait_listening(self.port) or self.proc.poll() is not None:
             self.stop()
             raise RuntimeError("postern did not start:\n" + self.output())
         return self

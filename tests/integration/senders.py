@@ -4,7 +4,6 @@ the queue holds each acknowledged message intact (`postern queue export`)."""
 import os
 import re
 import smtplib
-import socket
 import threading
 import time
 
@@ -164,30 +163,43 @@ def check_queue(srv, senders, outdir):
     return found
 
 
+def exited(pid):
+    """True once a process has closed its files: every thread gone or a
+    zombie.  (A killed thread in the middle of an fsync finishes it first,
+    and keeps the files, the listening sockets among them, until then.)"""
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return True
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] != "Z":
+                    return False
+        except OSError:
+            pass
+    return True
+
+
 def kill_all(srv):
     """SIGKILL every process of the instance, the master first so that it
-    cannot replace the others."""
+    cannot replace the others, and wait until each has closed its sockets."""
     master = srv.master_pid()
-    pids = srv.pids()
-    if master in pids:
-        pids.remove(master)
-        pids.insert(0, master)
-    for _ in range(50):
-        for pid in pids:
+    victims = srv.pids()
+    if master in victims:
+        victims.remove(master)
+        victims.insert(0, master)
+    for _ in range(250):
+        for pid in victims:
             try:
                 os.kill(pid, 9)
             except ProcessLookupError:
                 pass
-        pids = srv.pids()
-        if not pids:
+        victims += [p for p in srv.pids() if p not in victims]
+        if all(exited(p) for p in victims):
             break
         time.sleep(0.02)
-    assert not srv.pids(), "processes survived SIGKILL"
+    assert all(exited(p) for p in victims), "processes survived SIGKILL"
     if srv.proc:
         srv.proc.wait()
         srv.proc = None
-
-
-def port_open(port):
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
