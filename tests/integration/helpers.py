@@ -46,9 +46,16 @@ def wait_log(srv, text, timeout=10.0, count=1):
 
 
 def session_end(srv, count=1):
-    """Wait for the disconnect line of the count-th client session (the
-    probe that waits for the server to listen logs no "localhost")."""
-    return wait_log(srv, "disconnect from localhost[127.0.0.1]", count=count)
+    """Wait for the disconnect line of the count-th client session; return
+    the log.  (The probe that waits for the server to listen sends no
+    command: its line ends in "commands=0" and is not counted.)"""
+    def ended():
+        log = srv.maillog()
+        lines = [line for line in log.splitlines()
+                 if "disconnect from localhost[127.0.0.1] " in line
+                 and not line.endswith(" commands=0")]
+        return len(lines) >= count and log
+    return wait_until(ended, 10, "the end of session %d" % count)
 
 
 def shared_tmpdir(prefix):
