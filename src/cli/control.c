@@ -85,31 +85,24 @@ int cli_stop(struct cli_context *ctx, int argc, char **argv)
 int cli_reload(struct cli_context *ctx, int argc, char **argv)
 {
     (void) argc, (void) argv;
+    /* Check first, main.cf and master.cf as the master will: a broken
+     * configuration is refused here, loudly, and by the master. */
+    struct strlist errors;
+    strlist_init(&errors);
+    int rc = smtp_config_check(ctx->config_dir, &errors);
+    if (rc == -1 || errors.count) {
+        for (size_t i = 0; i < errors.count; i++)
+            fprintf(stderr, "postern: %s\n", errors.items[i]);
+        fprintf(stderr, "postern: reload refused; the running configuration stays in effect\n");
+        strlist_free(&errors);
+        return 1;
+    }
+    strlist_free(&errors);
     pid_t pid = read_pid(ctx->config_dir);
     if (pid <= 0) {
         fprintf(stderr, "postern: the mail system is not running\n");
         return 1;
     }
-    /* Check first: a broken configuration is refused here and by the master. */
-    struct strlist errors;
-    strlist_init(&errors);
-    struct config *cfg = config_load_main(ctx->config_dir, &errors);
-    struct policy *p = NULL;
-    if (cfg && config_check(cfg, &errors) == 0)
-        p = policy_compile(cfg, &errors);
-    if (p == NULL || errors.count) {
-        for (size_t i = 0; i < errors.count; i++)
-            fprintf(stderr, "postern: %s\n", errors.items[i]);
-        fprintf(stderr, "postern: reload refused; the running configuration stays in effect\n");
-        policy_free(p);
-        config_free(cfg);
-        strlist_free(&errors);
-        return 1;
-    }
-    policy_free(p);
-    config_free(cfg);
-    strlist_free(&errors);
-    table_cache_clear();
     kill(pid, SIGHUP);
     printf("postern: refreshing the mail system\n");
     return 0;

@@ -428,13 +428,11 @@ static int permit_tls_clientcerts(struct eval *e, bool all)
         return CHECK_OK;
     if (!s->tls.cert_present)
         return CHECK_DUNNO;
-    struct strlist maps;
-    strlist_init(&maps);
-    config_get_list(e->p->cfg, "relay_clientcerts", &maps);
+    /* opened with the other tables when the policy was compiled */
     const char *prints[2] = {s->tls.cert_fingerprint, s->tls.pkey_fingerprint};
     int status = CHECK_DUNNO;
-    for (size_t m = 0; m < maps.count && status == CHECK_DUNNO; m++) {
-        struct table *t = table_open(maps.items[m], TABLE_OPEN_FOLD);
+    for (size_t m = 0; m < e->p->n_relay_clientcerts && status == CHECK_DUNNO; m++) {
+        struct table *t = e->p->relay_clientcerts[m];
         for (int i = 0; i < 2 && status == CHECK_DUNNO; i++) {
             const char *v;
             if (prints[i] == NULL)
@@ -445,9 +443,7 @@ static int permit_tls_clientcerts(struct eval *e, bool all)
             else if (st != TABLE_NOTFOUND)
                 status = reject_dict_retry(e, s->namaddr);
         }
-        table_close(t);
     }
-    strlist_free(&maps);
     return status;
 }
 

@@ -443,6 +443,7 @@ static struct policy *policy_compile_mode(struct config *cfg, struct strlist *er
         open_maps(cfg, "recipient_canonical_maps", &p->n_recipient_canonical_maps, NULL);
     p->sender_login_maps = open_maps(cfg, "smtpd_sender_login_maps", &p->n_sender_login_maps,
                                      &p->has_sender_login_maps);
+    p->relay_clientcerts = open_maps(cfg, "relay_clientcerts", &p->n_relay_clientcerts, NULL);
     p->rbl_reply_maps =
         open_maps(cfg, "rbl_reply_maps", &p->n_rbl_reply_maps, &p->has_rbl_reply_maps);
 
@@ -513,6 +514,7 @@ void policy_free(struct policy *p)
     close_maps(p->canonical_maps, p->n_canonical_maps);
     close_maps(p->recipient_canonical_maps, p->n_recipient_canonical_maps);
     close_maps(p->sender_login_maps, p->n_sender_login_maps);
+    close_maps(p->relay_clientcerts, p->n_relay_clientcerts);
     close_maps(p->rbl_reply_maps, p->n_rbl_reply_maps);
     strlist_free(&p->own_addresses);
     strlist_free(&p->inet_addresses);

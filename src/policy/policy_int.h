@@ -235,10 +235,10 @@ struct policy {
     struct strlist inet_addresses; /* inet_interfaces only */
     struct table **local_recipient_maps, **virtual_alias_maps, **virtual_mailbox_maps,
         **relay_recipient_maps, **canonical_maps, **recipient_canonical_maps, **sender_login_maps,
-        **rbl_reply_maps;
+        **relay_clientcerts, **rbl_reply_maps;
     size_t n_local_recipient_maps, n_virtual_alias_maps, n_virtual_mailbox_maps,
         n_relay_recipient_maps, n_canonical_maps, n_recipient_canonical_maps, n_sender_login_maps,
-        n_rbl_reply_maps;
+        n_relay_clientcerts, n_rbl_reply_maps;
     bool has_local_recipient_maps, has_virtual_mailbox_maps, has_relay_recipient_maps,
         has_sender_login_maps, has_rbl_reply_maps;
 

@@ -51,6 +51,7 @@ struct pwfile {
     bool broken;          /* unreadable at the last look */
     bool have_id;
     struct stat id;
+    bool unwatchable; /* stat() refused: contents kept */
 };
 
 struct pw_check {
@@ -256,6 +257,16 @@ void pwfile_free(struct pwfile *pf)
 int pwfile_refresh(struct pwfile *pf)
 {
     struct stat st;
+    if (stat(pf->path, &st) == -1 && (errno == EACCES || errno == EPERM) && pf->have_id &&
+        !pf->broken) {
+        /* Read as root at start; after privileges were dropped the file
+         * cannot be checked for changes: keep what was read. */
+        if (!pf->unwatchable)
+            log_warnx("passwd-file %s: %s; changes take effect after a restart", pf->path,
+                      strerror(errno));
+        pf->unwatchable = true;
+        return 0;
+    }
     if (stat(pf->path, &st) == -1) {
         if (!pf->broken)
             log_warn("passwd-file %s", pf->path);

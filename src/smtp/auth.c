@@ -74,6 +74,7 @@ void cmd_auth(struct session *s, int cmd, char *arg)
 static void auth_done(void *arg, struct sasl_result *r)
 {
     struct session *s = arg;
+    session_enter(s);
     if (s->closing) {
         session_release(s);
         return;

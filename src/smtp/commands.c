@@ -68,10 +68,10 @@ static void rate_done(void *arg, unsigned count, unsigned rate)
 {
     (void) count;
     struct session *s = arg;
+    session_enter(s);
     s->rate_value = rate;
-    bool was_asked = s->rate_state == 1;
     s->rate_state = 2;
-    if (!was_asked) /* answered before anvil_request returned */
+    if (s->rate_sync) /* answered before anvil_request returned */
         return;
     if (!s->closing)
         commands_continue(s);
@@ -89,7 +89,9 @@ int commands_rate_exceeded(struct session *s, const char *event, long limit)
     if (s->rate_state == 0) {
         s->rate_state = 1;
         session_hold(s);
+        s->rate_sync = true;
         anvil_request(s->w->anvil, event, s->svc->name, s->addr, rate_done, s);
+        s->rate_sync = false;
         if (s->rate_state == 1) {
             s->state = ST_WAIT;
             bufferevent_disable(s->bev, EV_READ);
@@ -416,7 +418,8 @@ static void cmd_mail(struct session *s, int cmd, char *arg)
     if (over) {
         log_warnx("Message delivery request rate limit exceeded: %u from %s for service %s",
                   s->rate_value, s->namaddr, s->svc->name);
-        session_reply(s, "421 4.7.0 %s Error: too much mail from %s", s->svc->myhostname, s->addr);
+        session_reply(s, "450 4.7.1 Error: too much mail from %s", s->addr);
+        session_error(s);
         goto done;
     }
     if (size > 0) {
@@ -511,8 +514,8 @@ static void cmd_rcpt(struct session *s, int cmd, char *arg)
     if (over) {
         log_warnx("Recipient address rate limit exceeded: %u from %s for service %s", s->rate_value,
                   s->namaddr, s->svc->name);
-        session_reply(s, "421 4.7.0 %s Error: too many recipients from %s", s->svc->myhostname,
-                      s->addr);
+        session_reply(s, "450 4.7.1 Error: too many recipients from %s", s->addr);
+        session_error(s);
         goto done;
     }
     if (s->svc->recipient_limit > 0 && (long) s->rcpts.count >= s->svc->recipient_limit) {

@@ -74,8 +74,8 @@ static void received_header(struct session *s)
     /* The Received header's protocol tells TLS and login; logs say SMTP or
      * ESMTP only, as Postfix's do. */
     char proto[16];
-    snprintf(proto, sizeof(proto), "%s%s%s", s->protocol, s->ehlo && s->tls_active ? "S" : "",
-             s->ehlo && s->sasl_username ? "A" : "");
+    snprintf(proto, sizeof(proto), "%s%s%s", s->smtputf8 && s->ehlo ? "UTF8SMTP" : s->protocol,
+             s->ehlo && s->tls_active ? "S" : "", s->ehlo && s->sasl_username ? "A" : "");
     buf_printf(&h, "\tby %s (%s) with %s id %s", s->svc->myhostname,
                config_get(s->svc->cfg, "mail_name"), proto, s->qid);
     char date[64];
@@ -231,6 +231,14 @@ void data_read(struct session *s)
                 finished = true;
                 break;
             }
+            if (at_start && len == 1 && line[0] == '.') {
+                /* "." after a bare LF, or ended by one: not the end, and
+                 * not content either (Postfix drops it too) */
+                s->after_crlf = cr;
+                if (!cr && s->bare_newline_mode == 2)
+                    s->bare_lf_seen = true;
+                continue;
+            }
             if (at_start && len > 0 && line[0] == '.') {
                 line++;
                 len--;
@@ -284,6 +292,7 @@ static void commit_done(void *arg, int err, const char *qid)
     struct commit *c = arg;
     struct session *s = c->s;
     free(c);
+    session_enter(s);
     s->msg = NULL;
     if (s->closing) {
         session_release(s);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -46,6 +47,7 @@ struct generation {
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
 static pid_t anvil_pid = -1;
+static pid_t master_pid; /* children compare their parent with it */
 static char *anvil_path;
 static struct listener *listeners;
 static size_t n_listeners;
@@ -203,6 +205,7 @@ static void service_settings(struct service *svc)
     svc->myhostname = config_get(c, "myhostname");
     svc->banner = config_get(c, "smtpd_banner");
     svc->syslog_name = xstrdup(config_get(c, "syslog_name"));
+    svc->log_tag = xasprintf("%s/smtpd", svc->syslog_name);
     svc->line_length_limit = config_get_int(c, "line_length_limit");
     if (svc->line_length_limit < 512)
         svc->line_length_limit = 512;
@@ -297,6 +300,7 @@ static void service_free(struct service *svc, struct config *main_cfg)
     tls_server_free(svc->tls);
     free(svc->name);
     free(svc->syslog_name);
+    free(svc->log_tag);
     free(svc->fds);
     strlist_free(&svc->discard_ehlo);
     free_tables(svc->discard_maps, svc->n_discard_maps);
@@ -432,22 +436,35 @@ static uid_t owner_uid;
 static gid_t owner_gid;
 static bool owner_known;
 
-/* prepare_owner - look up mail_owner and give it the queue */
-static void prepare_owner(struct config *cfg)
+/* lookup_owner - mail_owner's uid and gid (started as root); 0, or -1
+ * with *err */
+static int lookup_owner(struct config *cfg, char **err)
 {
     if (geteuid() != 0)
-        return;
+        return 0;
     const char *owner = config_get(cfg, "mail_owner");
     struct passwd *pw = getpwnam(owner);
-    if (pw == NULL)
-        fatalx("mail_owner %s: no such user; create it or set mail_owner", owner);
-    if (pw->pw_uid == 0)
-        fatalx("mail_owner %s: must not be a privileged account", owner);
+    if (pw == NULL) {
+        *err = xasprintf("mail_owner %s: no such user; create it or set mail_owner", owner);
+        return -1;
+    }
+    if (pw->pw_uid == 0) {
+        *err = xasprintf("mail_owner %s: must not be a privileged account", owner);
+        return -1;
+    }
     owner_uid = pw->pw_uid;
     owner_gid = pw->pw_gid;
     owner_known = true;
-    chown_tree(config_get(cfg, "queue_directory"), pw->pw_uid, pw->pw_gid, 1);
-    chown_tree(config_get(cfg, "data_directory"), pw->pw_uid, pw->pw_gid, 0);
+    return 0;
+}
+
+/* prepare_owner - give mail_owner the queue */
+static void prepare_owner(struct config *cfg)
+{
+    if (!owner_known)
+        return;
+    chown_tree(config_get(cfg, "queue_directory"), owner_uid, owner_gid, 1);
+    chown_tree(config_get(cfg, "data_directory"), owner_uid, owner_gid, 0);
 }
 
 /* become_owner - for a child, once it is set up */
@@ -457,6 +474,10 @@ static void become_owner(void)
         return;
     if (setgroups(1, &owner_gid) == -1 || setgid(owner_gid) == -1 || setuid(owner_uid) == -1)
         fatal("drop privileges to mail_owner");
+    /* a change of credentials clears the parent-death signal: again */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != master_pid)
+        _exit(0); /* the master went before the signal was set */
 }
 
 /* ---- processes ---- */
@@ -480,9 +501,13 @@ static void start_anvil(struct config *cfg)
             close(fd);
         return;
     }
+    /* bound by root: the workers connect as mail_owner */
+    if (owner_known && chown(anvil_path, owner_uid, owner_gid) == -1)
+        log_warn("chown %s", anvil_path);
     evutil_make_socket_nonblocking(fd);
     anvil_pid = fork();
     if (anvil_pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         signal(SIGTERM, SIG_DFL);
         signal(SIGHUP, SIG_IGN);
         signal(SIGINT, SIG_IGN);
@@ -508,7 +533,10 @@ static pid_t spawn_worker(struct generation *g)
     }
     if (pid > 0)
         return pid;
-    /* the worker */
+    /* the worker: it goes when the master goes (even killed with -9) */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != master_pid)
+        _exit(0); /* the master went before the signal was set */
     signal(SIGTERM, SIG_DFL);
     signal(SIGHUP, SIG_IGN);
     signal(SIGCHLD, SIG_DFL);
@@ -604,17 +632,65 @@ static void reap(struct generation *cur, struct generation **old, size_t n_old)
 
 /* ---- pid file ---- */
 
+/* data_directory_fallback - data_directory as main.cf sets it, read line by
+ * line: stop, status and reload must find the running server even when
+ * main.cf no longer parses (an unexpanded value, or the default) */
+static char *data_directory_fallback(const char *config_dir)
+{
+    char *path = xasprintf("%s/main.cf", config_dir);
+    FILE *f = fopen(path, "r");
+    free(path);
+    char *value = NULL;
+    char line[4096];
+    while (f && fgets(line, sizeof(line), f)) {
+        char *p = line + strspn(line, " \t");
+        if (strncmp(p, "data_directory", 14) != 0 || line != p)
+            continue;
+        p += 14;
+        p += strspn(p, " \t");
+        if (*p != '=')
+            continue;
+        p++;
+        p += strspn(p, " \t");
+        p[strcspn(p, "\r\n")] = 0;
+        free(value);
+        value = xstrdup(str_trim(p));
+    }
+    if (f)
+        fclose(f);
+    if (value == NULL || *value == 0 || strchr(value, '$')) {
+        free(value);
+        struct config *defaults = config_new(config_dir, NULL);
+        value = xstrdup(config_get(defaults, "data_directory"));
+        config_free(defaults);
+    }
+    return value;
+}
+
 char *smtp_pid_file(const char *config_dir)
 {
     struct strlist errors;
     strlist_init(&errors);
     struct config *cfg = config_load_main(config_dir, &errors);
     strlist_free(&errors);
-    if (cfg == NULL)
-        return NULL;
+    if (cfg == NULL) {
+        char *dir = data_directory_fallback(config_dir);
+        char *path = xasprintf("%s/postern.pid", dir);
+        free(dir);
+        return path;
+    }
     char *path = xasprintf("%s/postern.pid", config_get(cfg, "data_directory"));
     config_free(cfg);
     return path;
+}
+
+int smtp_config_check(const char *config_dir, struct strlist *errors)
+{
+    struct generation *g = load_generation(config_dir, errors);
+    if (g == NULL)
+        return -1;
+    free_generation(g);
+    return 0;
 }
 
 static void write_pid_file(struct config *cfg)
@@ -671,6 +747,10 @@ int smtp_run(const char *config_dir, bool daemonize)
             return 1;
         }
     char *err = NULL;
+    if (lookup_owner(cur->cfg, &err) == -1) {
+        fprintf(stderr, "postern: fatal: %s\n", err);
+        return 1;
+    }
     struct queue *q = queue_open(config_get(cur->cfg, "queue_directory"), NULL, 0, &err);
     if (q == NULL) {
         fprintf(stderr, "postern: fatal: queue: %s\n", err ? err : "cannot create");
@@ -692,7 +772,7 @@ int smtp_run(const char *config_dir, bool daemonize)
             return 1;
         }
         if (pid > 0)
-            return 0;
+            return 0; /* the command waits for the pid file */
         setsid();
         int null = open("/dev/null", O_RDWR);
         if (null >= 0) {
@@ -711,6 +791,7 @@ int smtp_run(const char *config_dir, bool daemonize)
     if (chdir(config_get(cur->cfg, "queue_directory")) == -1)
         fatal("chdir %s", config_get(cur->cfg, "queue_directory"));
     prepare_owner(cur->cfg);
+    master_pid = getpid();
     log_info("daemon started -- version %s, configuration %s", POSTERN_VERSION, config_dir);
 
     struct sigaction sa = {.sa_handler = on_signal};
@@ -809,5 +890,7 @@ int smtp_run(const char *config_dir, bool daemonize)
     free(listeners);
     free(anvil_path);
     table_cache_clear();
+    if (daemonize)
+        exit(0); /* the daemon: nothing to return to */
     return 0;
 }

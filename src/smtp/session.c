@@ -22,10 +22,15 @@ static void read_cb(struct bufferevent *bev, void *arg);
 static void event_cb(struct bufferevent *bev, short what, void *arg);
 static void timer_cb(evutil_socket_t fd, short what, void *arg);
 static void start_session(struct session *s);
+static void connection_ready(struct session *s);
+static void proxy_done(struct session *s);
+static void proxy_failed(struct session *s, const char *why);
+static void proxy_read_cb(evutil_socket_t fd, short what, void *arg);
+static void lost(struct session *s, const char *what);
 
 static bool reading_state(enum session_state st)
 {
-    return st == ST_COMMAND || st == ST_DATA || st == ST_BDAT || st == ST_AUTH || st == ST_PROXY;
+    return st == ST_COMMAND || st == ST_DATA || st == ST_BDAT || st == ST_AUTH;
 }
 
 /* ---- logging ---- */
@@ -114,6 +119,7 @@ static void hold_done(evutil_socket_t fd, short what, void *arg)
 {
     (void) fd, (void) what;
     struct session *s = arg;
+    session_enter(s);
     s->holding = false;
     if (s->closing)
         return;
@@ -331,8 +337,11 @@ static void session_free(struct session *s)
         event_free(s->timer);
     if (s->sleep_ev)
         event_free(s->sleep_ev);
+    proxy_done(s);
     if (s->bev)
         bufferevent_free(s->bev);
+    else if (s->fd >= 0)
+        close(s->fd);
     policy_session_free(s->ps);
     if (s->discard_by_addr) {
         strlist_free(s->discard_by_addr);
@@ -397,6 +406,11 @@ static void flush_and_finish(struct session *s)
     session_arm_timer(s, s->tls_active ? CLOSE_POLL_MS : CLOSE_FLUSH_MS);
 }
 
+void session_enter(struct session *s)
+{
+    log_set_tag(s->svc->log_tag);
+}
+
 void session_hold(struct session *s)
 {
     s->async_refs++;
@@ -440,8 +454,15 @@ static void lost(struct session *s, const char *what)
         after = "AUTH";
     else if (s->state == ST_TLS)
         after = "STARTTLS";
-    log_info("%s after %s from %s", what, after, s->namaddr);
     s->dead = true;
+    if (!s->connect_logged && s->peer_lookup) {
+        /* Postfix names the client before anything else: the lookup goes
+         * on, and finish_peer logs "connect from" and this line. */
+        s->lost_early = true;
+        session_close(s, what);
+        return;
+    }
+    log_info("%s after %s from %s", what, after, s->namaddr);
     session_close(s, what);
 }
 
@@ -478,6 +499,7 @@ static void provide_dns(void *arg, const struct dns_answer *a)
 {
     struct fetch *f = arg;
     struct session *s = f->s;
+    session_enter(s);
     if (!s->closing)
         policy_provide_dns(s->ps, f->name, f->type, a);
     free(f->name);
@@ -489,6 +511,7 @@ static void provide_service(void *arg, const char *action)
 {
     struct fetch *f = arg;
     struct session *s = f->s;
+    session_enter(s);
     if (!s->closing)
         policy_provide_service(s->ps, f->id, action);
     free(f);
@@ -500,6 +523,7 @@ static void sleep_done(evutil_socket_t fd, short what, void *arg)
     (void) fd, (void) what;
     struct fetch *f = arg;
     struct session *s = f->s;
+    session_enter(s);
     if (!s->closing)
         policy_provide_sleep(s->ps, f->id);
     free(f);
@@ -666,32 +690,6 @@ static void read_commands(struct session *s)
     }
 }
 
-static void read_proxy(struct session *s)
-{
-    struct evbuffer *in = bufferevent_get_input(s->bev);
-    size_t avail = evbuffer_get_length(in);
-    size_t n = avail < SMTP_PROXY_HEADER_MAX ? avail : SMTP_PROXY_HEADER_MAX;
-    unsigned char *data = evbuffer_pullup(in, (ssize_t) n);
-    size_t used;
-    char addr[INET6_ADDRSTRLEN], saddr[INET6_ADDRSTRLEN];
-    unsigned port, sport;
-    int r = proxy_parse(data, n, &used, addr, sizeof(addr), &port, saddr, sizeof(saddr), &sport);
-    if (r == 0)
-        return;
-    if (r < 0) {
-        log_warnx("haproxy read: bad or missing proxy header from %s", s->addr);
-        s->dead = true;
-        session_close(s, "proxy");
-        return;
-    }
-    evbuffer_drain(in, used);
-    snprintf(s->addr, sizeof(s->addr), "%s", addr);
-    s->port = port;
-    snprintf(s->server_addr, sizeof(s->server_addr), "%s", saddr);
-    s->server_port = sport;
-    start_session(s);
-}
-
 /* input_step - hand buffered input to the reader of the current state */
 static void input_step(struct session *s)
 {
@@ -707,7 +705,6 @@ static void input_step(struct session *s)
             commands_auth_line(s, line);
         break;
     }
-    case ST_PROXY: read_proxy(s); break;
     default: break;
     }
 }
@@ -783,8 +780,9 @@ static void read_cb(struct bufferevent *bev, void *arg)
 {
     (void) bev;
     struct session *s = arg;
+    session_enter(s);
     session_hold(s);
-    if (reading_state(s->state) && s->state != ST_PROXY)
+    if (reading_state(s->state))
         input_timer(s);
     session_process_input(s);
     if (!s->closing)
@@ -796,6 +794,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 {
     (void) bev;
     struct session *s = arg;
+    session_enter(s);
     if (s->closing) {
         if (s->async_refs == 0)
             finish(s); /* the final flush failed */
@@ -815,6 +814,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void) fd, (void) what;
     struct session *s = arg;
+    session_enter(s);
     if (s->closing) {
         /* still flushing the last reply (or out of time) */
         if (s->async_refs == 0)
@@ -824,6 +824,19 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     if (s->state == ST_WAIT) {
         /* Waiting for our own lookups: their deadlines apply. */
         session_arm_timer(s, s->svc->timeout_ms);
+        return;
+    }
+    if (s->state == ST_PROXY) {
+        proxy_failed(s, "timeout error");
+        return;
+    }
+    if (s->state == ST_TLS) {
+        /* Nothing can be said in a TLS session that never started. */
+        log_info("SSL_accept error from %s: timed out", s->namaddr);
+        log_info("timeout after %s from %s", s->svc->implicit_tls ? "CONNECT" : "STARTTLS",
+                 s->namaddr);
+        s->dead = true;
+        session_close(s, "tls timeout");
         return;
     }
     session_hold(s);
@@ -852,6 +865,13 @@ static void finish_peer(struct session *s, const char *name, enum peer_status ns
     s->reverse_name = arena_strdup(s->arena, reverse);
     s->reverse_status = rs;
     s->namaddr = arena_printf(s->arena, "%s[%s]", s->name, s->addr);
+    s->peer_lookup = false;
+    if (s->lost_early) {
+        s->connect_logged = true;
+        log_info("connect from %s", s->namaddr);
+        log_info("lost connection after CONNECT from %s", s->namaddr);
+        return;
+    }
     greet(s);
 }
 
@@ -859,7 +879,8 @@ static void peer_forward_done(void *arg, const struct dns_answer *a)
 {
     struct peer_lookup *pl = arg;
     struct session *s = pl->s;
-    if (s->closing) {
+    session_enter(s);
+    if (s->closing && !s->lost_early) {
         free(pl->ptr_name);
         free(pl);
         session_release(s);
@@ -895,7 +916,8 @@ static void peer_ptr_done(void *arg, const struct dns_answer *a)
 {
     struct peer_lookup *pl = arg;
     struct session *s = pl->s;
-    if (s->closing) {
+    session_enter(s);
+    if (s->closing && !s->lost_early) {
         free(pl);
         session_release(s);
         return;
@@ -927,6 +949,7 @@ static void lookup_peer(struct session *s)
     }
     struct peer_lookup *pl = xcalloc(1, sizeof(*pl));
     pl->s = s;
+    s->peer_lookup = true;
     session_hold(s);
     s->state = ST_WAIT;
     dns_lookup_async(s->w->resolver, rev, DNS_T_PTR, peer_ptr_done, pl);
@@ -986,6 +1009,7 @@ void session_greeting(struct session *s)
 static void connect_limits_done(void *arg, unsigned count, unsigned rate)
 {
     struct session *s = arg;
+    session_enter(s);
     if (count)
         s->anvil_counted = true;
     if (s->closing) {
@@ -1034,11 +1058,14 @@ void session_client_changed(struct session *s)
 
 static void greet(struct session *s)
 {
+    s->connect_logged = true;
     log_info("connect from %s", s->namaddr);
     struct service *svc = s->svc;
     session_client_changed(s);
+    /* A proxy that may use XCLIENT speaks for many clients: no limits. */
     s->limits_exempt =
-        svc->limit_exceptions && policy_match(svc->limit_exceptions, s->name, s->addr) > 0;
+        s->xclient_authorized ||
+        (svc->limit_exceptions && policy_match(svc->limit_exceptions, s->name, s->addr) > 0);
     if (!s->limits_exempt && (svc->conn_count_limit > 0 || svc->conn_rate_limit > 0)) {
         session_hold(s);
         s->state = ST_WAIT;
@@ -1081,6 +1108,7 @@ void session_accept(struct worker *w, struct service *svc, int fd, struct sockad
     struct session *s = xcalloc(1, sizeof(*s));
     s->w = w;
     s->svc = svc;
+    session_enter(s);
     s->fd = fd;
     s->arena = arena_new(2048);
     s->txn = arena_new(4096);
@@ -1107,23 +1135,36 @@ void session_accept(struct worker *w, struct service *svc, int fd, struct sockad
     w->sessions = s;
     w->n_sessions++;
 
-    if (svc->implicit_tls && svc->tls)
-        s->bev = tls_wrap_socket(svc->tls, w->base, fd);
-    else
-        s->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    session_install_bev(s);
     s->timer = evtimer_new(w->base, timer_cb, s);
+    if (svc->proxy_protocol) {
+        /* The header is read from the socket itself, byte-exact: what
+         * follows it (a TLS handshake, commands) stays in the socket for
+         * the bufferevent made afterwards. */
+        s->state = ST_PROXY;
+        s->proxy_ev = event_new(w->base, fd, EV_READ | EV_PERSIST, proxy_read_cb, s);
+        event_add(s->proxy_ev, NULL);
+        session_arm_timer(s, svc->proxy_timeout_ms);
+        return;
+    }
+    connection_ready(s);
+}
+
+/* connection_ready - the bufferevent for the session (TLS from the first
+ * byte on a wrapper-mode service), then the session starts */
+static void connection_ready(struct session *s)
+{
+    struct worker *w = s->w;
+    struct service *svc = s->svc;
+    if (svc->implicit_tls && svc->tls)
+        s->bev = tls_wrap_socket(svc->tls, w->base, s->fd);
+    else
+        s->bev = bufferevent_socket_new(w->base, s->fd, BEV_OPT_CLOSE_ON_FREE);
+    session_install_bev(s);
     if (w->max_sessions && w->n_sessions > w->max_sessions) {
         /* Over default_process_limit: say so and go. */
         log_warnx("too many sessions (%u): refusing %s", w->n_sessions, s->addr);
         session_reply(s, "421 4.3.2 %s Service temporarily unavailable", svc->myhostname);
         session_close(s, "limit");
-        return;
-    }
-    if (svc->proxy_protocol) {
-        s->state = ST_PROXY;
-        bufferevent_enable(s->bev, EV_READ);
-        session_arm_timer(s, svc->proxy_timeout_ms);
         return;
     }
     if (svc->implicit_tls && svc->tls) {
@@ -1135,6 +1176,99 @@ void session_accept(struct worker *w, struct service *svc, int fd, struct sockad
     }
     bufferevent_enable(s->bev, EV_READ);
     start_session(s);
+}
+
+/* proxy_failed - Postfix's answer to a missing or bad PROXY header,
+ * written to the socket directly (there is no bufferevent yet) */
+static void proxy_failed(struct session *s, const char *why)
+{
+    log_warnx("haproxy read: %s from %s", why, s->addr);
+    char reply[300];
+    int n =
+        snprintf(reply, sizeof(reply), "421 4.3.0 %s Server local error\r\n", s->svc->myhostname);
+    ssize_t unused = send(s->fd, reply, (size_t) n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void) unused;
+    proxy_done(s);
+    /* unread input would make close() reset the connection, and the reply
+     * could be lost on the way: read it away first */
+    shutdown(s->fd, SHUT_WR);
+    char sink[4096];
+    for (int i = 0; i < 16 && recv(s->fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+        ;
+    close(s->fd);
+    s->fd = -1;
+    s->dead = true;
+    session_close(s, "proxy");
+}
+
+static void proxy_done(struct session *s)
+{
+    if (s->proxy_ev) {
+        event_free(s->proxy_ev);
+        s->proxy_ev = NULL;
+    }
+    buf_free(&s->proxy_buf);
+}
+
+/*
+ * proxy_read_cb - take from the socket only the bytes that belong to the
+ * header: peek, work out how much of it is there (all of a v1 line without
+ * its LF yet, the announced length of a v2 header), read exactly that.
+ */
+static void proxy_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void) what;
+    struct session *s = arg;
+    session_enter(s);
+    unsigned char data[SMTP_PROXY_HEADER_MAX];
+    size_t have = s->proxy_buf.len;
+    memcpy(data, s->proxy_buf.data ? s->proxy_buf.data : "", have);
+    ssize_t n = recv(fd, data + have, sizeof(data) - have, MSG_PEEK);
+    if (n == -1 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n <= 0) {
+        proxy_done(s);
+        lost(s, "lost connection");
+        return;
+    }
+    size_t used = 0;
+    char addr[INET6_ADDRSTRLEN], saddr[INET6_ADDRSTRLEN];
+    unsigned port = 0, sport = 0;
+    const char *why = NULL;
+    int r = proxy_parse(data, have + (size_t) n, &used, addr, sizeof(addr), &port, saddr,
+                        sizeof(saddr), &sport, &why);
+    if (r < 0) {
+        proxy_failed(s, why ? why : "bad proxy header");
+        return;
+    }
+    size_t take = r == 0 ? (size_t) n : used - have;
+    char sink[SMTP_PROXY_HEADER_MAX];
+    if (recv(fd, sink, take, 0) != (ssize_t) take) {
+        proxy_failed(s, "read error");
+        return;
+    }
+    buf_append(&s->proxy_buf, sink, take);
+    if (r == 0) {
+        if (s->proxy_buf.len >= SMTP_PROXY_HEADER_MAX)
+            proxy_failed(s, "header too long");
+        return;
+    }
+    proxy_done(s);
+    if (r == 1) {
+        if (strchr(addr, ':') && !s->svc->ipv6) {
+            proxy_failed(s, "IPv6 client address with inet_protocols without IPv6");
+            return;
+        }
+        snprintf(s->addr, sizeof(s->addr), "%s", addr);
+        s->port = port;
+        snprintf(s->server_addr, sizeof(s->server_addr), "%s", saddr);
+        s->server_port = sport;
+        policy_set_server(s->ps, s->server_addr, s->server_port);
+    }
+    /* r == 2: a LOCAL header (a health check): the connection's own
+     * addresses stand */
+    s->state = ST_WAIT;
+    connection_ready(s);
 }
 
 void session_install_bev(struct session *s)

@@ -18,7 +18,14 @@
  */
 int smtp_run(const char *config_dir, bool daemonize);
 
-/* The pid file of a running server for this configuration (allocated). */
+/* The pid file of a running server for this configuration (allocated);
+ * found even when main.cf does not load. */
 char *smtp_pid_file(const char *config_dir);
+
+struct strlist;
+/* smtp_config_check - load main.cf and master.cf as `run` and a reload do
+ * (services, restrictions, certificates), bind nothing; 0, or -1 with the
+ * reasons added to errors */
+int smtp_config_check(const char *config_dir, struct strlist *errors);
 
 #endif

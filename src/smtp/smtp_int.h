@@ -38,6 +38,7 @@ struct service {
     struct tls_server *tls;
     struct sasl_server *sasl; /* per worker, set at worker start */
     char *syslog_name;        /* syslog_name of this service */
+    char *log_tag;            /* "SYSLOG_NAME/smtpd" for its sessions' lines */
     bool implicit_tls;        /* smtpd_tls_wrappermode */
     bool proxy_protocol;      /* smtpd_upstream_proxy_protocol = haproxy */
     int *fds;                 /* listening sockets */
@@ -195,11 +196,17 @@ struct session {
     bool hangup;        /* a 421/521 reply was sent: close after it */
     bool anvil_counted; /* "connect" was counted: "disconnect" is owed */
     bool limits_exempt; /* smtpd_client_event_limit_exceptions */
+    bool rate_sync;     /* inside anvil_request */
     int rate_state;     /* this command's anvil check: 0 none, 1 asked, 2 answered */
     unsigned rate_value;
-    bool discard_line; /* dropping the rest of an overlong line */
-    bool dead;         /* the connection failed: nothing can be sent */
-    bool flushing;     /* closing: waiting for the last reply to go out */
+    bool discard_line;      /* dropping the rest of an overlong line */
+    bool dead;              /* the connection failed: nothing can be sent */
+    bool flushing;          /* closing: waiting for the last reply to go out */
+    struct event *proxy_ev; /* reading the PROXY header from the socket */
+    struct buf proxy_buf;   /* the part of it read so far */
+    bool peer_lookup;       /* the client's name is being looked up */
+    bool connect_logged;    /* "connect from" was logged */
+    bool lost_early;        /* gone while its name was looked up */
     uint64_t flush_deadline_us;
     bool holding;         /* replies held back (smtpd_error_sleep_time) */
     bool in_input;        /* process_input is running */
@@ -221,6 +228,9 @@ void session_close(struct session *s, const char *why);
  * when the session was closed meanwhile it is flushed and freed after the
  * last release (true: do not touch it any more). */
 void session_hold(struct session *s);
+/* session_enter - a callback is about to work for s: its log lines carry
+ * its service's syslog_name */
+void session_enter(struct session *s);
 bool session_release(struct session *s);
 void session_resume(struct session *s);
 /* session_process_input - hand buffered input to the reader of the current
@@ -328,10 +338,11 @@ void mail_args_free(struct mail_args *a);
 void args_log_illegal(struct session *s, const char *command, const char *text, bool whole);
 
 /* proxy.c */
-/* proxy_parse - 1 complete (addresses filled), 0 need more, -1 bad header */
+/* proxy_parse - 1 complete (addresses filled), 2 complete LOCAL header
+ * (no addresses: use the connection's), 0 need more, -1 bad header (*why) */
 int proxy_parse(const unsigned char *data, size_t len, size_t *consumed, char *addr,
                 size_t addr_len, unsigned *port, char *server_addr, size_t server_len,
-                unsigned *server_port);
+                unsigned *server_port, const char **why);
 
 /* worker.c */
 int worker_run(struct worker *w);

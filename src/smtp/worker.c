@@ -124,11 +124,6 @@ int worker_run(struct worker *w)
         fatalx("DNS resolver: %s", err ? err : "failed");
     w->policy_client = policy_client_new(w->base, w->main_cfg);
     w->anvil = w->anvil_path ? anvil_client_new(w->base, w->anvil_path) : NULL;
-    long threads = config_get_int(w->main_cfg, "postern_queue_fsync_threads");
-    /* The working directory is the queue directory (master.c). */
-    w->queue = queue_open(".", w->base, threads > 0 ? (int) threads : 2, &err);
-    if (w->queue == NULL)
-        fatalx("queue: %s", err ? err : "cannot open");
     w->max_sessions = (unsigned) config_get_int(w->main_cfg, "default_process_limit");
     for (size_t i = 0; i < w->n_services; i++) {
         struct service *svc = &w->services[i];
@@ -145,6 +140,13 @@ int worker_run(struct worker *w)
     wait_for_backends(w);
     if (w->drop_privileges)
         w->drop_privileges();
+    /* Opened as mail_owner: the files it makes (and its threads' files
+     * made ahead) belong to it.  The working directory is the queue
+     * directory (master.c). */
+    long threads = config_get_int(w->main_cfg, "postern_queue_fsync_threads");
+    w->queue = queue_open(".", w->base, threads > 0 ? (int) threads : 2, &err);
+    if (w->queue == NULL)
+        fatalx("queue: %s", err ? err : "cannot open");
     for (size_t i = 0; i < w->n_services; i++) {
         struct service *svc = &w->services[i];
         svc->listeners = xcalloc(svc->n_fds, sizeof(*svc->listeners));

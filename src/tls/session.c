@@ -150,7 +150,20 @@ static char *name_text(X509_NAME *name, int nid)
     return out;
 }
 
-/* curve_name - "P-256" for a NIST curve, else OpenSSL's short name */
+/* group_name - OpenSSL's short name of an EC key's curve ("prime256v1"),
+ * as Postfix 3.7 shows a certificate's curve */
+static char *group_name(EVP_PKEY *pkey)
+{
+    char group[64];
+    size_t len = 0;
+    if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+                                       &len) != 1)
+        return NULL;
+    return xstrdup(group);
+}
+
+/* curve_name - "P-256" for a NIST curve, else OpenSSL's short name (the
+ * key exchange) */
 static char *curve_name(EVP_PKEY *pkey)
 {
     char group[64];
@@ -172,7 +185,7 @@ static void key_kind(EVP_PKEY *pkey, char **name, char **curve, int *bits)
         *bits = EVP_PKEY_get_bits(pkey);
     } else if (EVP_PKEY_is_a(pkey, "EC")) {
         *name = xstrdup("ECDSA");
-        *curve = curve_name(pkey);
+        *curve = group_name(pkey);
     } else {
         const char *type = EVP_PKEY_get0_type_name(pkey);
         *name = type ? xstrdup(type) : NULL;

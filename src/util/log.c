@@ -32,10 +32,14 @@ void log_init(const char *name)
     progname = name;
 }
 
+static int facility = LOG_MAIL;
+static const char *current_tag; /* service_tag, or one set by log_set_tag */
+
 void log_set_service(const char *syslog_name, const char *service)
 {
     free(service_tag);
     service_tag = xasprintf("%s/%s", syslog_name, service);
+    current_tag = service_tag;
     if (gethostname(hostname, sizeof(hostname)) != 0)
         strcpy(hostname, "localhost");
     hostname[sizeof(hostname) - 1] = 0;
@@ -44,8 +48,38 @@ void log_set_service(const char *syslog_name, const char *service)
         *dot = 0;
     if (use_syslog) {
         closelog();
-        openlog(service_tag, LOG_PID | LOG_NDELAY, LOG_MAIL);
+        openlog(service_tag, LOG_PID | LOG_NDELAY, facility);
     }
+}
+
+void log_set_tag(const char *tag)
+{
+    const char *t = tag ? tag : service_tag;
+    if (t == current_tag)
+        return;
+    current_tag = t;
+    /* glibc's openlog only takes the new ident when already connected */
+    if (use_syslog)
+        openlog(current_tag, LOG_PID | LOG_NDELAY, facility);
+}
+
+/* facility_code - a syslog_facility name (mail, daemon, local0..7 ...) */
+static int facility_code(const char *name)
+{
+    static const struct {
+        const char *name;
+        int code;
+    } names[] = {
+        {"mail", LOG_MAIL},     {"daemon", LOG_DAEMON},     {"user", LOG_USER},
+        {"auth", LOG_AUTH},     {"authpriv", LOG_AUTHPRIV}, {"local0", LOG_LOCAL0},
+        {"local1", LOG_LOCAL1}, {"local2", LOG_LOCAL2},     {"local3", LOG_LOCAL3},
+        {"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5},     {"local6", LOG_LOCAL6},
+        {"local7", LOG_LOCAL7},
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (name && strcasecmp(name, names[i].name) == 0)
+            return names[i].code;
+    return -1;
 }
 
 int log_open_file(const char *path)
@@ -59,11 +93,15 @@ int log_open_file(const char *path)
     return 0;
 }
 
-void log_open_syslog(const char *facility)
+void log_open_syslog(const char *facility_name)
 {
-    (void) facility;
+    int code = facility_code(facility_name);
+    facility = code >= 0 ? code : LOG_MAIL;
     use_syslog = true;
-    openlog(service_tag ? service_tag : progname, LOG_PID | LOG_NDELAY, LOG_MAIL);
+    current_tag = service_tag;
+    openlog(service_tag ? service_tag : progname, LOG_PID | LOG_NDELAY, facility);
+    if (code < 0 && facility_name && *facility_name)
+        log_warnx("syslog_facility %s: unknown facility; using mail", facility_name);
 }
 
 void log_also_stderr(bool on)
@@ -117,7 +155,7 @@ static void emit(int priority, const char *severity, const char *fmt, va_list ap
         buf_free(&msg);
         return;
     }
-    bool daemon = service_tag != NULL && (log_fd != -1 || use_syslog);
+    bool daemon = current_tag != NULL && (log_fd != -1 || use_syslog);
     if (daemon && log_fd != -1) {
         struct timeval tv;
         gettimeofday(&tv, NULL);
@@ -127,7 +165,7 @@ static void emit(int priority, const char *severity, const char *fmt, va_list ap
         strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
         struct buf line;
         buf_init(&line);
-        buf_printf(&line, "%s %s %s[%ld]: %s\n", stamp, hostname, service_tag, (long) getpid(),
+        buf_printf(&line, "%s %s %s[%ld]: %s\n", stamp, hostname, current_tag, (long) getpid(),
                    msg.data);
         ssize_t unused = write(log_fd, line.data, line.len);
         (void) unused;
@@ -136,7 +174,7 @@ static void emit(int priority, const char *severity, const char *fmt, va_list ap
     if (daemon && use_syslog)
         syslog(priority, "%s", msg.data);
     if (!daemon || copy_stderr)
-        fprintf(stderr, "%s: %s\n", service_tag && daemon ? service_tag : progname, msg.data);
+        fprintf(stderr, "%s: %s\n", current_tag && daemon ? current_tag : progname, msg.data);
     buf_free(&msg);
 }
 

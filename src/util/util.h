@@ -150,6 +150,9 @@ enum log_sink {
 void log_init(const char *progname);
 /* log_set_service - the "syslog_name/service" tag in daemon log lines */
 void log_set_service(const char *syslog_name, const char *service);
+/* log_set_tag - lines from now on carry tag ("postfix/submission/smtpd";
+ * the caller keeps it alive); NULL: back to log_set_service's */
+void log_set_tag(const char *tag);
 /* log_open_file - append Postfix-format lines to path; -1 on error */
 int log_open_file(const char *path);
 void log_open_syslog(const char *facility);

@@ -570,8 +570,9 @@ static void test_handshake_no_client_cert(void **state)
     struct client ec = {0};
     handshake(t, &ec, &sv);
     assert_true(sv.connected);
-    assert_non_null(strstr(sv.received, "\r\n\t key-exchange X25519 server-signature ECDSA (P-256) "
-                                        "server-digest SHA256)\r\n"));
+    assert_non_null(strstr(sv.received,
+                           "\r\n\t key-exchange X25519 server-signature ECDSA (prime256v1) "
+                           "server-digest SHA256)\r\n"));
     server_side_free(&sv);
     tls_server_free(t);
     config_free(cfg);
@@ -658,7 +659,8 @@ static void test_handshake_client_cert(void **state)
     handshake(t, &evil, &sv);
     assert_true(sv.connected);
     assert_string_equal(sv.info.peer_cn, "evil) (x\\y");
-    assert_non_null(strstr(sv.received, "\t client-signature ECDSA (P-256) client-digest SHA256)"));
+    assert_non_null(
+        strstr(sv.received, "\t client-signature ECDSA (prime256v1) client-digest SHA256)"));
     assert_non_null(strstr(sv.received, "(Client CN \"evil? (x?y)\", Issuer \"evil? (x?y)\" "
                                         "(not verified))"));
     server_side_free(&sv);
