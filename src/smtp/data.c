@@ -275,6 +275,23 @@ static void queued_reply(struct session *s, const char *qid)
     s->junk_count = 0;
 }
 
+/*
+ * log_queued - the lines Postfix's cleanup and queue manager write for a
+ * new message, under the cleanup name (the server does cleanup's work):
+ * "ID: message-id=<...>" as Postfix, and "ID: from=<...>, size=N,
+ * nrcpt=N (queued)" where Postfix's queue manager says "(queue active)";
+ * log readers such as pflogsumm take sender and size from it.
+ */
+static void log_queued(struct session *s, const char *qid)
+{
+    log_set_tag(s->svc->cleanup_tag);
+    if (s->message_id)
+        log_info("%s: message-id=%s", qid, s->message_id);
+    log_info("%s: from=<%s>, size=%ld, nrcpt=%zu (queued)", qid, s->sender, s->msg_size,
+             s->rcpts.count);
+    log_set_tag(s->svc->log_tag);
+}
+
 /* message_failed - the message is refused: the transaction ends */
 static void message_failed(struct session *s)
 {
@@ -294,6 +311,8 @@ static void commit_done(void *arg, int err, const char *qid)
     free(c);
     session_enter(s);
     s->msg = NULL;
+    if (!err)
+        log_queued(s, qid); /* in the queue, whether the client waits or not */
     if (s->closing) {
         session_release(s);
         return;
@@ -303,8 +322,6 @@ static void commit_done(void *arg, int err, const char *qid)
         session_reply(s, "451 4.3.0 Error: queue file write error");
         session_error(s);
     } else {
-        if (s->message_id)
-            log_info("%s: message-id=%s", qid, s->message_id);
         queued_reply(s, qid);
     }
     session_transaction_reset(s);

@@ -206,6 +206,7 @@ static void service_settings(struct service *svc)
     svc->banner = config_get(c, "smtpd_banner");
     svc->syslog_name = xstrdup(config_get(c, "syslog_name"));
     svc->log_tag = xasprintf("%s/smtpd", svc->syslog_name);
+    svc->cleanup_tag = xasprintf("%s/cleanup", svc->syslog_name);
     svc->line_length_limit = config_get_int(c, "line_length_limit");
     if (svc->line_length_limit < 512)
         svc->line_length_limit = 512;
@@ -301,6 +302,7 @@ static void service_free(struct service *svc, struct config *main_cfg)
     free(svc->name);
     free(svc->syslog_name);
     free(svc->log_tag);
+    free(svc->cleanup_tag);
     free(svc->fds);
     strlist_free(&svc->discard_ehlo);
     free_tables(svc->discard_maps, svc->n_discard_maps);

@@ -39,6 +39,7 @@ struct service {
     struct sasl_server *sasl; /* per worker, set at worker start */
     char *syslog_name;        /* syslog_name of this service */
     char *log_tag;            /* "SYSLOG_NAME/smtpd" for its sessions' lines */
+    char *cleanup_tag;        /* "SYSLOG_NAME/cleanup" for the queue lines */
     bool implicit_tls;        /* smtpd_tls_wrappermode */
     bool proxy_protocol;      /* smtpd_upstream_proxy_protocol = haproxy */
     int *fds;                 /* listening sockets */

@@ -62,7 +62,7 @@ def test_maillog_lines_have_postfix_format(postern, sasl):
     for line in log.splitlines():
         m = LINE.match(line)
         assert m, line
-        assert m.group(1) in ("postfix/master", "postfix/smtpd", "postfix/anvil"), line
+        assert m.group(1) in ("postfix/master", "postfix/smtpd", "postfix/anvil", "postfix/cleanup"), line
     texts = [LINE.match(l).group(3) for l in log.splitlines()]
     for want in expected_lines(qid):
         assert any(t.startswith(want) for t in texts), want
