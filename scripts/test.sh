@@ -83,6 +83,19 @@ if ! build build; then
     exit 1
 fi
 
+echo "== format (clang-format with .clang-format)"
+if command -v clang-format >/dev/null; then
+    unformatted=$(git ls-files '*.c' '*.h' | xargs clang-format --dry-run -Werror 2>&1 |
+        sed -n 's/^\([^:]*\):[0-9]*:[0-9]*: error:.*/\1/p' | sort -u)
+    if [ -n "$unformatted" ]; then
+        for f in $unformatted; do suite_failed format "$f is not formatted"; done
+    else
+        pass=$((pass + 1))
+    fi
+else
+    suite_failed format "clang-format is missing"
+fi
+
 echo "== unit tests"
 run_units build unit
 

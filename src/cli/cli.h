@@ -9,7 +9,7 @@
 #include <stdbool.h>
 
 struct cli_context {
-    const char *config_dir;  /* -c DIR, or the default */
+    const char *config_dir; /* -c DIR, or the default */
     bool config_dir_given;
     int verbose;
 };

@@ -90,8 +90,7 @@ static const struct cli_command commands[] = {
      "usage: postern [-c DIR] run\n"
      "  Starts the SMTP services of master.cf and serves until SIGTERM (SIGHUP\n"
      "  reloads).  Logs go to maillog_file, or syslog.\n"},
-    {"start", cli_start, "start the server as a daemon",
-     "usage: postern [-c DIR] start\n"},
+    {"start", cli_start, "start the server as a daemon", "usage: postern [-c DIR] start\n"},
     {"status", cli_status, "is the server running?",
      "usage: postern [-c DIR] status\n  Exit status 0 when running, 1 when not.\n"},
     {"stop", cli_stop, "stop the server", "usage: postern [-c DIR] stop\n"},
@@ -104,8 +103,7 @@ static void usage_all(FILE *out)
                  "       postern help [COMMAND]\n\ncommands:\n");
     for (size_t i = 0; i < ARRAY_LEN(commands); i++)
         fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out, "\n-c DIR names the configuration directory (default %s).\n",
-            DEFAULT_CONFIG_DIR);
+    fprintf(out, "\n-c DIR names the configuration directory (default %s).\n", DEFAULT_CONFIG_DIR);
 }
 
 static const struct cli_command *find_command(const char *name)

@@ -228,7 +228,12 @@ int cli_map(struct cli_context *ctx, int argc, char **argv)
         case 's': mode = MODE_DUMP; break;
         case 'w': flags |= TABLE_OPEN_DUP_OK; break;
         case 'v': log_set_verbose(log_verbose_level() + 1); break;
-        case 'N': case 'n': case 'o': case 'p': case 'u': case 'U':
+        case 'N':
+        case 'n':
+        case 'o':
+        case 'p':
+        case 'u':
+        case 'U':
             /* postmap options about Berkeley DB details or mail headers:
              * accepted for script compatibility, no effect here. */
             break;

@@ -116,14 +116,14 @@ char *access_strip_extension(const char *address, const char *delimiters)
     return buf_steal(&b);
 }
 
-enum table_status access_lookup_address(struct table *t, const char *address,
-                                        const char *original, const struct access_options *o,
-                                        const char **value, struct buf *matched)
+enum table_status access_lookup_address(struct table *t, const char *address, const char *original,
+                                        const struct access_options *o, const char **value,
+                                        struct buf *matched)
 {
     const char *at = strrchr(address, '@');
     const char *domain = at ? at + 1 : "";
-    char *bare = access_strip_extension(original ? original : address,
-                                        o ? o->recipient_delimiter : NULL);
+    char *bare =
+        access_strip_extension(original ? original : address, o ? o->recipient_delimiter : NULL);
     enum table_status st;
     struct buf key;
     buf_init(&key);

@@ -13,10 +13,9 @@ extern const struct table_type table_type_fail, table_type_unionmap, table_type_
 
 /* Sorted by name, as `postern conf -m` lists them. */
 static const struct table_type *const types[] = {
-    &table_type_btree, &table_type_cidr, &table_type_fail,
-    &table_type_hash, &table_type_inline, &table_type_lmdb,
-    &table_type_pcre, &table_type_pipemap, &table_type_regexp,
-    &table_type_static, &table_type_texthash, &table_type_unionmap,
+    &table_type_btree,  &table_type_cidr,   &table_type_fail,     &table_type_hash,
+    &table_type_inline, &table_type_lmdb,   &table_type_pcre,     &table_type_pipemap,
+    &table_type_regexp, &table_type_static, &table_type_texthash, &table_type_unionmap,
 };
 
 const struct table_type *table_type_find(const char *name)

@@ -67,12 +67,12 @@ struct table_type {
 
 struct table {
     const struct table_type *type;
-    char *spec;  /* "type:name" as written */
-    char *name;  /* after the first colon */
+    char *spec; /* "type:name" as written */
+    char *name; /* after the first colon */
     unsigned open_flags;
-    unsigned flags; /* TABLE_T_*: the type's, or computed by nested types */
-    void *data;  /* the type's own state */
-    char *error; /* non-NULL: stand-in; every lookup fails temporarily */
+    unsigned flags;   /* TABLE_T_*: the type's, or computed by nested types */
+    void *data;       /* the type's own state */
+    char *error;      /* non-NULL: stand-in; every lookup fails temporarily */
     struct buf value; /* result storage for types that copy */
     int refs;
 };
@@ -145,8 +145,8 @@ struct access_trace {
 };
 
 struct access_options {
-    const char *recipient_delimiter; /* set of delimiter characters; NULL or "": none */
-    bool parent_matches_subdomains;  /* parent_domain_matches_subdomains has smtpd_access_maps */
+    const char *recipient_delimiter;  /* set of delimiter characters; NULL or "": none */
+    bool parent_matches_subdomains;   /* parent_domain_matches_subdomains has smtpd_access_maps */
     const struct access_trace *trace; /* optional */
 };
 
@@ -166,9 +166,9 @@ struct access_options {
  * full_first - false: even the first key is "partial" (only exact-string
  *   tables), as for the domain part of an address.
  */
-enum table_status access_lookup_address(struct table *t, const char *address,
-                                        const char *original, const struct access_options *o,
-                                        const char **value, struct buf *matched);
+enum table_status access_lookup_address(struct table *t, const char *address, const char *original,
+                                        const struct access_options *o, const char **value,
+                                        struct buf *matched);
 enum table_status access_lookup_hostname(struct table *t, const char *name, bool full_first,
                                          const struct access_options *o, const char **value,
                                          struct buf *matched);

@@ -20,7 +20,8 @@ static const enum dns_type types[] = {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 1) return 0;
+    if (size < 1)
+        return 0;
     enum dns_type type = types[data[0] % ARRAY_LEN(types)];
     const uint8_t *rdata = data + 1;
     size_t len = size - 1;
@@ -29,10 +30,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     int rc = dns_rdata_decode(type, rdata, len, &pref, &out);
     if (rc == -1) {
-        if (out != NULL || pref != 0) abort();
+        if (out != NULL || pref != 0)
+            abort();
         return 0;
     }
-    if (rc != 0 || out == NULL) abort();
+    if (rc != 0 || out == NULL)
+        abort();
     size_t n = strlen(out);
     switch (type) {
     case DNS_T_TXT:
@@ -41,15 +44,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case DNS_T_A:
     case DNS_T_AAAA:
-        if (n == 0 || n > 45) abort();
+        if (n == 0 || n > 45)
+            abort();
         break;
     default:
-        if (n == 0 || n > DNS_NAME_TEXT_MAX) abort();
+        if (n == 0 || n > DNS_NAME_TEXT_MAX)
+            abort();
         for (size_t i = 0; i < n; i++)
-            if ((unsigned char) out[i] <= 0x20 || (unsigned char) out[i] >= 0x7f) abort();
+            if ((unsigned char) out[i] <= 0x20 || (unsigned char) out[i] >= 0x7f)
+                abort();
         break;
     }
-    if (type == DNS_T_MX ? pref > 0xffff : pref != 0) abort();
+    if (type == DNS_T_MX ? pref > 0xffff : pref != 0)
+        abort();
     free(out);
     return 0;
 }

@@ -64,10 +64,13 @@ static int server_start(const char *dir, const char *zone)
         xasprintf("'%s/tests/lib/unbound-server.sh' start '%s' '%s'", source_root(), dir, zone);
     FILE *p = popen(cmd, "r");
     free(cmd);
-    if (p == NULL) return -1;
+    if (p == NULL)
+        return -1;
     int port = -1;
-    if (fscanf(p, "%d", &port) != 1) port = -1;
-    if (pclose(p) != 0) port = -1;
+    if (fscanf(p, "%d", &port) != 1)
+        port = -1;
+    if (pclose(p) != 0)
+        port = -1;
     return port;
 }
 
@@ -105,7 +108,8 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void) state;
-    if (server_dir) server_stop(server_dir);
+    if (server_dir)
+        server_stop(server_dir);
     free(server_dir);
     free(zone_path);
     free(servers);
@@ -129,7 +133,8 @@ static char *join_rrs(const struct dns_answer *a)
     struct buf b;
     buf_init(&b);
     for (const struct dns_rr *rr = a->rrs; rr; rr = rr->next) {
-        if (b.len) buf_putc(&b, ',');
+        if (b.len)
+            buf_putc(&b, ',');
         if (rr->type == DNS_T_MX)
             buf_printf(&b, "%u %s", rr->pref, rr->data);
         else
@@ -169,8 +174,10 @@ static void run_until(struct event_base *base, const int *calls, int want, int m
 {
     uint64_t end = clock_mono_us() + (uint64_t) max_ms * 1000;
     while (*calls < want) {
-        if (event_base_loop(base, EVLOOP_ONCE) == 1) break;
-        if (clock_mono_us() > end) fail_msg("no answer within %d ms", max_ms);
+        if (event_base_loop(base, EVLOOP_ONCE) == 1)
+            break;
+        if (clock_mono_us() > end)
+            fail_msg("no answer within %d ms", max_ms);
     }
     assert_int_equal(*calls, want);
 }
@@ -187,7 +194,8 @@ static struct fixture fixture_new(const char *server_list)
     f.base = event_base_new();
     assert_non_null(f.base);
     f.r = dns_resolver_new(f.base, server_list, &err);
-    if (f.r == NULL) fail_msg("dns_resolver_new: %s", err);
+    if (f.r == NULL)
+        fail_msg("dns_resolver_new: %s", err);
     return f;
 }
 
@@ -253,7 +261,8 @@ static char *decode(enum dns_type type, const char *bytes, size_t len, unsigned 
         assert_null(out);
         return NULL;
     }
-    if (pref) *pref = p;
+    if (pref)
+        *pref = p;
     return out;
 }
 
@@ -914,7 +923,8 @@ static void test_configuration_errors(void **state)
     for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
         char *err = NULL;
         struct dns_resolver *r = dns_resolver_new(NULL, bad[i], &err);
-        if (r != NULL) fail_msg("accepted \"%s\"", bad[i]);
+        if (r != NULL)
+            fail_msg("accepted \"%s\"", bad[i]);
         assert_non_null(err);
         free(err);
     }
@@ -927,7 +937,8 @@ static void test_configuration_errors(void **state)
     dns_resolver_free(r);
     /* resolv.conf and /etc/hosts */
     r = dns_resolver_new(NULL, "", &err);
-    if (r == NULL) fail_msg("resolv.conf: %s", err);
+    if (r == NULL)
+        fail_msg("resolv.conf: %s", err);
     dns_resolver_free(r);
 }
 

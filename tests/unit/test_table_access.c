@@ -123,11 +123,9 @@ static void test_pattern_tables_get_only_full_key(void **state)
     t->flags |= TABLE_T_PATTERN;
     struct access_options o = {"+", true, NULL};
     const char *v;
-    assert_int_equal(access_lookup_address(t, "u@example.com", NULL, &o, &v, NULL),
-                     TABLE_NOTFOUND);
+    assert_int_equal(access_lookup_address(t, "u@example.com", NULL, &o, &v, NULL), TABLE_NOTFOUND);
     assert_int_equal(access_lookup_hostname(t, "example.com", true, &o, &v, NULL), TABLE_FOUND);
-    assert_int_equal(access_lookup_hostname(t, "example.com", false, &o, &v, NULL),
-                     TABLE_NOTFOUND);
+    assert_int_equal(access_lookup_hostname(t, "example.com", false, &o, &v, NULL), TABLE_NOTFOUND);
     table_close(t);
     table_cache_clear();
 }

@@ -33,10 +33,14 @@ static void test_build_and_query_folds_case(void **state)
 {
     (void) state;
     char *w;
-    char *spec = build("fold", "First.Local.Domain REJECT Oh no you don't. You're not local!\n"
-                               "[1.2.3.4] OK\n", 0, &w);
-    assert_string_equal(get(spec, "first.local.domain"), "REJECT Oh no you don't. You're not local!");
-    assert_string_equal(get(spec, "FIRST.LOCAL.DOMAIN"), "REJECT Oh no you don't. You're not local!");
+    char *spec = build("fold",
+                       "First.Local.Domain REJECT Oh no you don't. You're not local!\n"
+                       "[1.2.3.4] OK\n",
+                       0, &w);
+    assert_string_equal(get(spec, "first.local.domain"),
+                        "REJECT Oh no you don't. You're not local!");
+    assert_string_equal(get(spec, "FIRST.LOCAL.DOMAIN"),
+                        "REJECT Oh no you don't. You're not local!");
     assert_string_equal(get(spec, "[1.2.3.4]"), "OK");
     assert_string_equal(get(spec, "second.local.domain"), "-");
     assert_string_equal(get(spec, ""), "-");

@@ -71,8 +71,7 @@ static void test_union_and_pipe(void **state)
     assert_int_equal(q("unionmap:{inline:{x=1}, fail:f}", "x", v, sizeof(v)), TABLE_TEMPFAIL);
     assert_int_equal(q("pipemap:{inline:{x=1}, inline:{1=2}}", "x", v, sizeof(v)), TABLE_FOUND);
     assert_string_equal(v, "2");
-    assert_int_equal(q("pipemap:{inline:{x=1}, inline:{9=2}}", "x", v, sizeof(v)),
-                     TABLE_NOTFOUND);
+    assert_int_equal(q("pipemap:{inline:{x=1}, inline:{9=2}}", "x", v, sizeof(v)), TABLE_NOTFOUND);
     table_cache_clear();
 }
 
