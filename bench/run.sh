@@ -11,3 +11,5 @@ echo "== $(date -u +%Y-%m-%d) bench/policy.sh"
 bench/policy.sh
 echo "== $(date -u +%Y-%m-%d) bench/queue.sh"
 bench/queue.sh
+echo "== $(date -u +%Y-%m-%d) bench/smtp.sh"
+bench/smtp.sh
