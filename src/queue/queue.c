@@ -1,26 +1,31 @@
 /*
  * queue - the queue directories and the durable writer.
  *
- * A message lives in tmp/ID while it is written (O_EXCL, 0600, through a
- * 64 KB buffer).  With an event loop, the file usually comes from a small
- * pool that a helper thread creates ahead: creating a file can wait for
- * the file system while other commits are being synced (ext4 takes a
- * journal handle; without a journal it scans for inodes not recently
- * freed), and that wait belongs on a thread, not on the loop.  queue_message_commit hands it to a
- * pool of writer threads, which append the end record, fsync the file, rename it into incoming/ (or
- * hold/) without replacing anything, and fsync that directory; the result goes back to the event
- * loop through a pipe, whose callback runs done().  The event loop itself never waits for the disk.
- * Crash safety follows from the order: the content is durable before the
- * name in incoming/ exists, so incoming/ holds either nothing or a whole
- * file; a crash leaves at most a file in tmp/, which queue_open removes
- * once it is a day old.
+ * A message is written straight into incoming/ID (O_EXCL, through a 64 KB
+ * buffer) with mode 0600, which marks it as being written, as Postfix
+ * marks its queue files: readers skip such a file and a server start
+ * removes what a crash left of one.  With an event loop, the file usually
+ * comes from a small pool that a helper thread creates ahead, and whose
+ * names it makes durable with one fsync of incoming/ per batch: creating
+ * a file can wait for the file system while other commits are being
+ * synced, and that wait belongs on a thread, not on the loop.
+ *
+ * queue_message_commit hands the message to a pool of writer threads,
+ * which append the end record, set mode 0700 (complete) and fsync the
+ * file: one journal commit per message, since its directory entry was made
+ * durable before.  A file the loop had to create itself also waits for an
+ * fsync of incoming/; a HOLD message is renamed into hold/ and both
+ * directories are synced.  The result goes back to the event loop through
+ * a pipe, whose callback runs done().  The event loop itself never waits
+ * for the disk.  Crash safety: the mode and the content reach the disk
+ * with the same fsync, and "250" waits for it; a file still 0600 is never
+ * taken for a message.
  *
  * Group commit: a writer thread takes a share of the commits waiting (up
- * to QUEUE_BATCH_MAX), starts write-back of all their files, fsyncs each,
- * renames each, and then asks for one fsync of the directory; renames from
- * other threads that ask while an fsync of that directory is running wait
- * for the next one, which their leader runs for all of them at once.
- * bench/RESULTS.md has the figures that justified it.
+ * to QUEUE_BATCH_MAX) and starts write-back of all their files before it
+ * fsyncs each; directory fsyncs asked for while one is running wait for
+ * the next one, which their leader runs for all of them at once.
+ * bench/RESULTS.md has the figures.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -47,6 +52,7 @@ const char *const queue_dir_names[QDIR_COUNT] = {
 
 static void *writer_main(void *arg);
 static void *spare_main(void *arg);
+static int dir_sync(struct queue *q, int dir);
 static void on_notify(evutil_socket_t fd, short what, void *arg);
 
 /* ---- opening ---- */
@@ -87,14 +93,15 @@ fail_root:
     return -1;
 }
 
-/* remove_stale - tmp/ files older than min_age seconds (all for -1) are
- * left over from a crash */
-static void remove_stale(struct queue *q, long min_age)
+/* remove_stale - files being written (in tmp/, or incoming/ with mode
+ * 0600) older than min_age seconds (all for -1) are left over from a
+ * crash */
+static void remove_stale_in(struct queue *q, int dir, long min_age)
 {
-    int fd = dup(q->dirfd[QDIR_TMP]);
+    int fd = dup(q->dirfd[dir]);
     DIR *d = fd == -1 ? NULL : fdopendir(fd);
     if (d == NULL) {
-        log_warn("queue: %s/tmp", q->dir);
+        log_warn("queue: %s/%s", q->dir, queue_dir_names[dir]);
         if (fd != -1)
             close(fd);
         return;
@@ -106,16 +113,26 @@ static void remove_stale(struct queue *q, long min_age)
         if (de->d_name[0] == '.')
             continue;
         struct stat st;
-        if (fstatat(q->dirfd[QDIR_TMP], de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+        if (fstatat(q->dirfd[dir], de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
             !S_ISREG(st.st_mode) || (min_age >= 0 && st.st_mtime > now - min_age))
             continue;
-        if (unlinkat(q->dirfd[QDIR_TMP], de->d_name, 0) == 0)
-            log_warnx("queue: removed stale temporary file %s/tmp/%s (last written %ld hours ago)",
-                      q->dir, de->d_name, (long) (now - st.st_mtime) / 3600);
+        if (dir != QDIR_TMP && (st.st_mode & S_IXUSR))
+            continue; /* a complete message */
+        if (unlinkat(q->dirfd[dir], de->d_name, 0) == 0)
+            log_warnx("queue: removed stale temporary file %s/%s/%s (last written %ld hours "
+                      "ago)",
+                      q->dir, queue_dir_names[dir], de->d_name, (long) (now - st.st_mtime) / 3600);
         else
-            log_warn("queue: cannot remove stale temporary file %s/tmp/%s", q->dir, de->d_name);
+            log_warn("queue: cannot remove stale temporary file %s/%s/%s", q->dir,
+                     queue_dir_names[dir], de->d_name);
     }
     closedir(d);
+}
+
+static void remove_stale(struct queue *q, long min_age)
+{
+    remove_stale_in(q, QDIR_TMP, min_age);
+    remove_stale_in(q, QDIR_INCOMING, min_age);
 }
 
 static int start_threads(struct queue *q, int n, char **err)
@@ -265,12 +282,14 @@ static int append(struct queue_message *m, const void *data, size_t len)
     return 0;
 }
 
-/* create_file - a new tmp/ID with a fresh ID; -1 with errno */
+/* create_file - a new incoming/ID, mode 0600 (being written), with a
+ * fresh ID; -1 with errno */
 static int create_file(struct queue *q, char qid[QUEUE_ID_MAX])
 {
     for (int tries = 0;; tries++) {
         queue_id_new(qid);
-        int fd = openat(q->dirfd[QDIR_TMP], qid, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        int fd =
+            openat(q->dirfd[QDIR_INCOMING], qid, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd != -1) {
             STAT_ADD(q, files_created, 1);
             return fd;
@@ -299,7 +318,7 @@ static int take_spare(struct queue *q, char qid[QUEUE_ID_MAX])
             /* Old: its ID would tell a wrong time, and another process
              * might soon take it for a leftover of a crash. */
             close(sp->fd);
-            unlinkat(q->dirfd[QDIR_TMP], sp->qid, 0);
+            unlinkat(q->dirfd[QDIR_INCOMING], sp->qid, 0);
         }
     }
     if (q->spare_count < QUEUE_SPARES / 2)
@@ -310,6 +329,11 @@ static int take_spare(struct queue *q, char qid[QUEUE_ID_MAX])
     return fd;
 }
 
+/*
+ * spare_main - keep spare files ready: create what is missing, then make
+ * their names durable with one fsync of incoming/ for the lot, so that a
+ * message in one of them needs no directory fsync at its commit.
+ */
 static void *spare_main(void *arg)
 {
     struct queue *q = arg;
@@ -319,19 +343,35 @@ static void *spare_main(void *arg)
             pthread_cond_wait(&q->spare_cv, &q->spare_mu);
         if (q->spare_stop)
             break;
+        int want = QUEUE_SPARES - q->spare_count;
         pthread_mutex_unlock(&q->spare_mu);
-        struct queue_spare sp;
-        sp.fd = create_file(q, sp.qid);
-        sp.created_us = clock_mono_us();
+        struct queue_spare made[QUEUE_SPARES];
+        int n = 0;
+        while (n < want) {
+            made[n].fd = create_file(q, made[n].qid);
+            if (made[n].fd == -1)
+                break;
+            n++;
+        }
+        if (n > 0 && dir_sync(q, QDIR_INCOMING) != 0) {
+            for (int i = 0; i < n; i++) {
+                close(made[i].fd);
+                unlinkat(q->dirfd[QDIR_INCOMING], made[i].qid, 0);
+            }
+            n = 0;
+        }
+        uint64_t now = clock_mono_us();
         pthread_mutex_lock(&q->spare_mu);
-        if (sp.fd == -1) {
+        for (int i = 0; i < n; i++) {
+            made[i].created_us = now;
+            q->spares[(q->spare_head + q->spare_count) % QUEUE_SPARES] = made[i];
+            q->spare_count++;
+        }
+        if (n == 0 && !q->spare_stop) {
             /* The loop will report the error when it creates a file
              * itself; try again when asked. */
             pthread_cond_wait(&q->spare_cv, &q->spare_mu);
-            continue;
         }
-        q->spares[(q->spare_head + q->spare_count) % QUEUE_SPARES] = sp;
-        q->spare_count++;
     }
     pthread_mutex_unlock(&q->spare_mu);
     return NULL;
@@ -351,7 +391,7 @@ static void stop_spares(struct queue *q)
         struct queue_spare *sp = &q->spares[q->spare_head];
         q->spare_head = (q->spare_head + 1) % QUEUE_SPARES;
         close(sp->fd);
-        unlinkat(q->dirfd[QDIR_TMP], sp->qid, 0);
+        unlinkat(q->dirfd[QDIR_INCOMING], sp->qid, 0);
     }
 }
 
@@ -360,10 +400,11 @@ struct queue_message *queue_message_new(struct queue *q, char qid[QUEUE_ID_MAX],
     struct queue_message *m = xcalloc(1, sizeof(*m));
     m->q = q;
     m->fd = take_spare(q, m->qid);
+    m->name_durable = m->fd != -1; /* spares' names were synced */
     if (m->fd == -1)
         m->fd = create_file(q, m->qid);
     if (m->fd == -1) {
-        *err = xasprintf("create file %s/tmp/%s: %s", q->dir, m->qid, strerror(errno));
+        *err = xasprintf("create file %s/incoming/%s: %s", q->dir, m->qid, strerror(errno));
         free(m);
         return NULL;
     }
@@ -458,8 +499,8 @@ void queue_message_abort(struct queue_message *m)
         return;
     close(m->fd);
     m->fd = -1;
-    if (unlinkat(m->q->dirfd[QDIR_TMP], m->qid, 0) == -1 && errno != ENOENT)
-        log_warn("%s: remove %s/tmp/%s", m->qid, m->q->dir, m->qid);
+    if (unlinkat(m->q->dirfd[QDIR_INCOMING], m->qid, 0) == -1 && errno != ENOENT)
+        log_warn("%s: remove %s/incoming/%s", m->qid, m->q->dir, m->qid);
     message_free(m);
 }
 
@@ -541,8 +582,12 @@ static void finish_file(struct queue_message *m)
 static void commit_batch(struct queue *q, struct queue_message **ms, size_t n)
 {
     STAT_ADD(q, batches, 1);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         finish_file(ms[i]);
+        /* complete: the mode goes to the disk with the content's fsync */
+        if (!ms[i]->error && fchmod(ms[i]->fd, 0700) == -1)
+            ms[i]->error = errno;
+    }
     if (n > 1) /* let the disk work on all of them while we wait for the first */
         for (size_t i = 0; i < n; i++)
             if (!ms[i]->error)
@@ -558,26 +603,23 @@ static void commit_batch(struct queue *q, struct queue_message **ms, size_t n)
             m->error = errno;
         m->fd = -1;
     }
+    /* Directory fsyncs only for names not yet durable: a file the loop
+     * created itself, and a HOLD message moved to hold/. */
     bool used[QDIR_COUNT] = {false};
     for (size_t i = 0; i < n; i++) {
         struct queue_message *m = ms[i];
-        int dest = m->hold ? QDIR_HOLD : QDIR_INCOMING;
-        if (!m->error && rename_noreplace(q->dirfd[QDIR_TMP], q->dirfd[dest], m->qid) == -1)
-            m->error = errno;
-        if (m->error) {
-            unlinkat(q->dirfd[QDIR_TMP], m->qid, 0);
-            continue;
+        if (!m->error && m->hold) {
+            if (rename_noreplace(q->dirfd[QDIR_INCOMING], q->dirfd[QDIR_HOLD], m->qid) == -1)
+                m->error = errno;
+            else
+                used[QDIR_HOLD] = used[QDIR_INCOMING] = true;
+        } else if (!m->error && !m->name_durable) {
+            used[QDIR_INCOMING] = true;
         }
-        if (!q->group_commit) {
-            int err = dir_sync(q, dest);
-            if (err) {
-                m->error = err;
-                unlinkat(q->dirfd[dest], m->qid, 0);
-            }
-        }
-        used[dest] = true;
+        if (m->error)
+            unlinkat(q->dirfd[QDIR_INCOMING], m->qid, 0);
     }
-    for (int d = 0; q->group_commit && d < QDIR_COUNT; d++) {
+    for (int d = 0; d < QDIR_COUNT; d++) {
         if (!used[d])
             continue;
         int err = dir_sync(q, d);
@@ -585,9 +627,10 @@ static void commit_batch(struct queue *q, struct queue_message **ms, size_t n)
             continue;
         for (size_t i = 0; i < n; i++) {
             struct queue_message *m = ms[i];
-            if (!m->error && (m->hold ? QDIR_HOLD : QDIR_INCOMING) == d) {
+            int where = m->hold ? QDIR_HOLD : QDIR_INCOMING;
+            if (!m->error && (where == d || (d == QDIR_INCOMING && m->hold))) {
                 m->error = err;
-                unlinkat(q->dirfd[d], m->qid, 0);
+                unlinkat(q->dirfd[where], m->qid, 0);
             }
         }
     }

@@ -1,8 +1,10 @@
 /*
  * queue - the durable mail queue: one file per message, named by its queue
  * ID, in the directories of DESIGN.md (incoming, active, deferred, hold,
- * corrupt) plus tmp/ for files being written.  A message is written to
- * tmp/ID, synced, renamed into incoming/ (or hold/) and the directory synced
+ * corrupt).  A message is written in place as incoming/ID with mode 0600
+ * (being written), marked 0700 (complete) and synced; a file whose name
+ * was not synced before also waits for a sync of incoming/ (a HOLD is
+ * renamed into hold/ and both directories synced)
  * before its commit reports success: only then may the server say "250 ...
  * queued as ID".  The syncs run on writer threads, never on the event loop;
  * renames that wait for the same directory share one fsync (group commit).
@@ -43,7 +45,8 @@ struct queue;
  * commits finish before queue_message_commit returns, for tools and
  * tests); writer_threads: the size of the fsync pool (<= 0: the default). */
 struct queue *queue_open(const char *dir, struct event_base *base, int writer_threads, char **err);
-/* queue_remove_temporary - remove every tmp/ file (messages that were being
+/* queue_remove_temporary - remove every file being written (tmp/, and
+ * incoming/ files with mode 0600: messages that were being
  * received when the server stopped or crashed); only while nothing writes
  * to the queue, as when the server starts */
 void queue_remove_temporary(struct queue *q);
@@ -62,7 +65,7 @@ int queue_id_time(const char *qid, time_t *sec, long *usec);
  * For benchmarks; call before the first commit. */
 void queue_set_group_commit(struct queue *q, bool on);
 /* queue_set_spare_files - with an event loop, a helper thread keeps a few
- * tmp/ID files created ahead (at most a minute old), so that
+ * incoming/ID files created ahead (at most a minute old), so that
  * queue_message_new does not create a file on the loop (default on).  For
  * benchmarks. */
 void queue_set_spare_files(struct queue *q, bool on);
@@ -73,7 +76,7 @@ struct queue_stats {
     unsigned long file_syncs;    /* fsync() of queue files */
     unsigned long dir_syncs;     /* fsync() of queue directories */
     unsigned long batches;       /* groups of commits a writer thread took at once */
-    unsigned long files_created; /* tmp/ID files created (spares included) */
+    unsigned long files_created; /* queue files created (spares included) */
     unsigned long spares_used;   /* messages that got a spare file */
 };
 /* queue_get_stats - counters since queue_open (a snapshot; thread-safe) */
@@ -97,7 +100,7 @@ struct queue_envelope {
 struct queue_message;
 
 /* queue_message_new - a new message with a fresh queue ID (copied into qid)
- * and its file tmp/ID; NULL with *err (allocated) when the file cannot be
+ * and its file incoming/ID (mode 0600); NULL with *err (allocated) when the file cannot be
  * created */
 struct queue_message *queue_message_new(struct queue *q, char qid[QUEUE_ID_MAX], char **err);
 const char *queue_message_id(const struct queue_message *m);

@@ -138,7 +138,8 @@ struct queue_message {
     uint64_t content_len;
     bool envelope_done;
     bool hold;
-    int error; /* first write error (errno), reported by the commit */
+    bool name_durable; /* its directory entry was synced (a spare) */
+    int error;         /* first write error (errno), reported by the commit */
     queue_done_fn done;
     void *done_arg;
     struct queue_message *next;

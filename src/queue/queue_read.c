@@ -228,6 +228,8 @@ int queue_scan(struct queue *q, struct queue_entry **entries, size_t *count)
             struct stat st;
             if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(st.st_mode))
                 continue;
+            if (dirs[i] == QDIR_INCOMING && !(st.st_mode & S_IXUSR))
+                continue; /* being written (mode 0600): not a message yet */
             if (n == cap) {
                 cap = cap ? cap * 2 : 64;
                 v = xreallocarray(v, cap, sizeof(*v));

@@ -9,6 +9,7 @@ that use them:
 import atexit
 import hashlib
 import os
+import stat
 import shutil
 import smtplib
 import socket
@@ -84,12 +85,26 @@ def write_file(directory, name, text, mode=0o644):
 
 # ---- the queue ----
 
-def queue_files(srv, sub):
-    """Names of the files in one queue subdirectory (incoming, tmp ...)."""
+def queue_files(srv, sub, complete=True):
+    """Names of the files in one queue subdirectory (incoming, hold ...).
+    A message is written in place with mode 0600 and marked complete with
+    0700 (as Postfix marks its queue files): complete=True lists only
+    complete files, False only those being written (or left by a crash),
+    None all of them."""
+    path = os.path.join(srv.queue, sub)
     try:
-        return sorted(os.listdir(os.path.join(srv.queue, sub)))
+        names = os.listdir(path)
     except FileNotFoundError:
         return []
+    out = []
+    for n in names:
+        try:
+            done = bool(os.stat(os.path.join(path, n)).st_mode & stat.S_IXUSR)
+        except FileNotFoundError:
+            continue
+        if complete is None or done == complete:
+            out.append(n)
+    return sorted(out)
 
 
 def queued_ids(srv):
@@ -98,10 +113,18 @@ def queued_ids(srv):
 
 
 def written_tmp_files(srv):
-    """Files in tmp/ that hold data: a message being written or left behind
-    (the empty spare files made ahead of time are not counted)."""
-    tmp = os.path.join(srv.queue, "tmp")
-    return [f for f in queue_files(srv, "tmp") if os.path.getsize(os.path.join(tmp, f)) > 0]
+    """Files being written that hold data: a message in progress or left
+    behind (the empty spare files made ahead of time are not counted)."""
+    out = []
+    for d in ("tmp", "incoming"):
+        path = os.path.join(srv.queue, d)
+        for f in queue_files(srv, d, complete=None if d == "tmp" else False):
+            try:
+                if os.path.getsize(os.path.join(path, f)) > 0:
+                    out.append(f)
+            except FileNotFoundError:
+                pass
+    return sorted(out)
 
 
 def content(srv, qid):

@@ -3,6 +3,7 @@ while clients send.  After each restart every message that got 250 is in
 the queue, byte for byte; nothing half-written shows up as a message; and
 the temporary files the crash left behind are gone once the server is up."""
 import os
+import stat
 import random
 import signal
 import time
@@ -14,7 +15,16 @@ ROUNDS = 6
 
 
 def tmp_files(srv):
-    return set(os.listdir(os.path.join(srv.queue, "tmp")))
+    """Files being written: in tmp/, or in incoming/ still with mode 0600."""
+    names = set(os.listdir(os.path.join(srv.queue, "tmp")))
+    incoming = os.path.join(srv.queue, "incoming")
+    for n in os.listdir(incoming):
+        try:
+            if not os.stat(os.path.join(incoming, n)).st_mode & stat.S_IXUSR:
+                names.add(n)
+        except FileNotFoundError:
+            pass
+    return names
 
 
 def test_kill_everything_while_clients_send(postern, tmp_path):

@@ -34,8 +34,9 @@ def qid_from_log(srv, count=1):
 
 
 def gone_from_queue(srv, qid):
-    """No file of qid anywhere in the queue directory (tmp/ included)."""
-    return all(qid not in queue_files(srv, d)
+    """No file of qid anywhere in the queue directory (files being written
+    included)."""
+    return all(qid not in queue_files(srv, d, complete=None)
                for d in ("tmp", "incoming", "active", "deferred", "hold", "corrupt"))
 
 
