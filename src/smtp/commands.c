@@ -928,6 +928,7 @@ static void cmd_starttls(struct session *s, int cmd, char *arg)
     }
     ok(s, cmd);
     reply(s, "220 2.0.0 Ready to start TLS");
+    session_flush(s); /* in the clear, before the TLS layer takes over */
     /* Anything the client sent after STARTTLS in the clear is dropped
      * (the CVE-2011-0411 class of injection). */
     struct evbuffer *in = bufferevent_get_input(s->bev);

@@ -153,9 +153,40 @@ static void hold_output(struct session *s)
  * does; the reject footer is appended to 4xx and 5xx replies; every line
  * of a multi-line reply repeats the code and the enhanced code.
  */
+/* send_direct - write to the socket at once; what does not fit goes to
+ * the bufferevent, which sends it when the socket can take it.  No epoll
+ * change for the usual reply that fits. */
+static void send_direct(struct session *s, const char *data, size_t len)
+{
+    ssize_t n = send(s->fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0)
+        n = 0; /* EAGAIN, or an error the bufferevent will report */
+    if ((size_t) n < len)
+        evbuffer_add(bufferevent_get_output(s->bev), data + n, len - (size_t) n);
+}
+
+/*
+ * session_flush - replies gathered while a batch of pipelined commands was
+ * read go out in one write, as Postfix flushes when the client's input is
+ * used up; through the bufferevent when it still holds output, for TLS,
+ * or while replies are held back
+ */
+void session_flush(struct session *s)
+{
+    if (s->out.len == 0 || s->bev == NULL)
+        return;
+    /* what was logged about it is written before the client hears it */
+    log_flush();
+    struct evbuffer *out = bufferevent_get_output(s->bev);
+    if (s->tls_active || s->holding || evbuffer_get_length(out) > 0)
+        evbuffer_add(out, s->out.data, s->out.len);
+    else
+        send_direct(s, s->out.data, s->out.len);
+    buf_reset(&s->out);
+}
+
 static void write_reply(struct session *s, const char *text)
 {
-    struct evbuffer *out = bufferevent_get_output(s->bev);
     struct buf all;
     buf_init(&all);
     buf_puts(&all, text);
@@ -178,6 +209,9 @@ static void write_reply(struct session *s, const char *text)
         dsn = t + 4;
         dsn_len = strcspn(dsn, " \n");
     }
+    /* Inside a batch of input the reply waits for the batch's end. */
+    struct buf *out = &s->out;
+    size_t before = out->len;
     char *line = t;
     bool first = true;
     while (line) {
@@ -185,16 +219,32 @@ static void write_reply(struct session *s, const char *text)
         if (nl)
             *nl = 0;
         const char *body = first ? line + (strlen(line) >= 4 ? 4 : strlen(line)) : line;
-        evbuffer_add_printf(out, "%s%c", code, nl ? '-' : ' ');
+        buf_append(out, code, 3);
+        buf_putc(out, nl ? '-' : ' ');
         if (!first && dsn && strncmp(body, dsn, dsn_len) != 0)
-            evbuffer_add_printf(out, "%.*s ", (int) dsn_len, dsn);
-        evbuffer_add(out, body, strlen(body));
-        evbuffer_add(out, "\r\n", 2);
+            buf_printf(out, "%.*s ", (int) dsn_len, dsn);
+        buf_puts(out, body);
+        buf_append(out, "\r\n", 2);
         first = false;
         line = nl ? nl + 1 : NULL;
     }
     buf_free(&all);
-    hold_output(s);
+    /* smtpd_error_sleep_time: the reply is held back (in the bufferevent,
+     * whose writing stops); otherwise it goes out now, or at the end of
+     * the batch of input being read */
+    if (!s->holding && s->svc->error_sleep_ms > 0 && s->error_count >= s->svc->soft_error_limit) {
+        /* what came before goes now; this reply waits in the bufferevent */
+        size_t len = out->len - before;
+        char *held = xmalloc(len + 1);
+        memcpy(held, out->data + before, len);
+        buf_truncate(out, before);
+        session_flush(s);
+        hold_output(s);
+        evbuffer_add(bufferevent_get_output(s->bev), held, len);
+        free(held);
+    } else if (!s->in_input || s->holding) {
+        session_flush(s);
+    }
 }
 
 void session_reply_text(struct session *s, const char *text)
@@ -351,6 +401,7 @@ static void session_free(struct session *s)
     free(s->pending_arg);
     buf_free(&s->line);
     buf_free(&s->arg);
+    buf_free(&s->out);
     arena_free(s->txn);
     arena_free(s->arena);
     free(s);
@@ -384,6 +435,7 @@ static void flush_and_finish(struct session *s)
         finish(s);
         return;
     }
+    session_flush(s);
     if (!s->flushing) {
         s->flushing = true;
         s->flush_deadline_us = clock_mono_us() + CLOSE_FLUSH_MS * 1000;
@@ -738,6 +790,7 @@ void session_process_input(struct session *s)
             break;
     }
     s->in_input = false;
+    session_flush(s);
     session_release(s);
 }
 

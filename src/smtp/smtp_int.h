@@ -94,6 +94,7 @@ struct worker {
     unsigned drain_seconds;
     struct config *main_cfg;
     void (*drop_privileges)(void); /* after set-up, before the first client */
+    bool stop;                     /* the event loop is to end */
 };
 
 enum session_state {
@@ -215,6 +216,7 @@ struct session {
     size_t input_seen;    /* input bytes already accounted for the deadline */
     bool input_again;     /* ... and should look at the input again */
     struct buf line;      /* the command line being handled */
+    struct buf out;       /* replies not yet written (see session_flush) */
     struct buf arg;       /* its argument, as the handler may change it */
 };
 
@@ -223,6 +225,8 @@ void session_accept(struct worker *w, struct service *svc, int fd, struct sockad
 void session_reply(struct session *s, const char *fmt, ...) PRINTF_LIKE(2, 3);
 /* session_reply_text - a complete reply (code + text, multi-line allowed) */
 void session_reply_text(struct session *s, const char *text);
+/* session_flush - write the replies gathered so far (before TLS starts) */
+void session_flush(struct session *s);
 void session_close(struct session *s, const char *why);
 /* session_hold - an asynchronous step (or a callback at work) keeps the
  * session: closing it meanwhile only marks it.  session_release lets go;

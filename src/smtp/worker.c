@@ -55,11 +55,17 @@ static void stop_listening(struct worker *w)
     }
 }
 
+static void stop_loop(struct worker *w)
+{
+    w->stop = true;
+    event_base_loopbreak(w->base);
+}
+
 static void on_term(evutil_socket_t sig, short what, void *arg)
 {
     (void) sig, (void) what;
     struct worker *w = arg;
-    event_base_loopbreak(w->base);
+    stop_loop(w);
 }
 
 static void on_drain(evutil_socket_t sig, short what, void *arg)
@@ -71,7 +77,7 @@ static void on_drain(evutil_socket_t sig, short what, void *arg)
     w->draining = true;
     stop_listening(w);
     if (w->n_sessions == 0)
-        event_base_loopbreak(w->base);
+        stop_loop(w);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -81,7 +87,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     table_refresh_all();
     if (w->draining) {
         if (w->n_sessions == 0 || ++w->drain_seconds > DRAIN_MAX_SECONDS)
-            event_base_loopbreak(w->base);
+            stop_loop(w);
     }
 }
 
@@ -166,7 +172,12 @@ int worker_run(struct worker *w)
     struct timeval one = {1, 0};
     event_add(w->tick, &one);
 
-    event_base_dispatch(w->base);
+    /* One pass of the loop at a time: the log lines of a pass go out in
+     * one write. */
+    log_set_batching(true);
+    while (!w->stop && event_base_loop(w->base, EVLOOP_ONCE) == 0)
+        log_flush();
+    log_set_batching(false);
 
     stop_listening(w);
     session_free_all(w);

@@ -33,6 +33,9 @@ void log_init(const char *name)
 }
 
 static int facility = LOG_MAIL;
+static bool batching;    /* log_set_batching: lines wait for log_flush */
+static struct buf batch; /* the lines waiting (maillog_file only) */
+#define BATCH_MAX 16384
 static const char *current_tag; /* service_tag, or one set by log_set_tag */
 
 void log_set_service(const char *syslog_name, const char *service)
@@ -50,6 +53,22 @@ void log_set_service(const char *syslog_name, const char *service)
         closelog();
         openlog(service_tag, LOG_PID | LOG_NDELAY, facility);
     }
+}
+
+void log_set_batching(bool on)
+{
+    if (!on)
+        log_flush();
+    batching = on;
+}
+
+void log_flush(void)
+{
+    if (batch.len == 0 || log_fd == -1)
+        return;
+    ssize_t unused = write(log_fd, batch.data, batch.len);
+    (void) unused;
+    buf_reset(&batch);
 }
 
 void log_set_tag(const char *tag)
@@ -167,8 +186,15 @@ static void emit(int priority, const char *severity, const char *fmt, va_list ap
         buf_init(&line);
         buf_printf(&line, "%s %s %s[%ld]: %s\n", stamp, hostname, current_tag, (long) getpid(),
                    msg.data);
-        ssize_t unused = write(log_fd, line.data, line.len);
-        (void) unused;
+        if (batching && priority == LOG_INFO) {
+            buf_append(&batch, line.data, line.len);
+            if (batch.len >= BATCH_MAX)
+                log_flush();
+        } else {
+            log_flush(); /* order: what waits goes first */
+            ssize_t unused = write(log_fd, line.data, line.len);
+            (void) unused;
+        }
         buf_free(&line);
     }
     if (daemon && use_syslog)

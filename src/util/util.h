@@ -152,6 +152,12 @@ void log_init(const char *progname);
 void log_set_service(const char *syslog_name, const char *service);
 /* log_set_tag - lines from now on carry tag ("postfix/submission/smtpd";
  * the caller keeps it alive); NULL: back to log_set_service's */
+/* log_set_batching - with maillog_file, informational lines wait in memory
+ * until log_flush (an event loop calls it after each pass), so that one
+ * write carries them; warnings and errors are written at once, after what
+ * waits.  Off: every line is written as it comes. */
+void log_set_batching(bool on);
+void log_flush(void);
 void log_set_tag(const char *tag);
 /* log_open_file - append Postfix-format lines to path; -1 on error */
 int log_open_file(const char *path);
