@@ -718,6 +718,7 @@ static void remove_pid_file(struct config *cfg)
 
 static void open_log(struct config *cfg)
 {
+    log_set_hostname(config_get(cfg, "myhostname"));
     const char *file = config_get(cfg, "maillog_file");
     if (*file) {
         if (log_open_file(file) == -1)

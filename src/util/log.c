@@ -26,6 +26,7 @@ static int verbose;
 static unsigned warnings;
 static struct buf *capture;
 static char hostname[256];
+static bool hostname_set; /* log_set_hostname was called */
 
 void log_init(const char *name)
 {
@@ -43,16 +44,23 @@ void log_set_service(const char *syslog_name, const char *service)
     free(service_tag);
     service_tag = xasprintf("%s/%s", syslog_name, service);
     current_tag = service_tag;
-    if (gethostname(hostname, sizeof(hostname)) != 0)
-        strcpy(hostname, "localhost");
-    hostname[sizeof(hostname) - 1] = 0;
-    char *dot = strchr(hostname, '.');
-    if (dot)
-        *dot = 0;
+    if (!hostname_set) {
+        if (gethostname(hostname, sizeof(hostname)) != 0)
+            strcpy(hostname, "localhost");
+        hostname[sizeof(hostname) - 1] = 0;
+        hostname[strcspn(hostname, ".")] = 0;
+    }
     if (use_syslog) {
         closelog();
         openlog(service_tag, LOG_PID | LOG_NDELAY, facility);
     }
+}
+
+void log_set_hostname(const char *name)
+{
+    /* the first label, as syslog and Postfix's own log writer show it */
+    snprintf(hostname, sizeof(hostname), "%.*s", (int) strcspn(name, "."), name);
+    hostname_set = true;
 }
 
 void log_set_batching(bool on)

@@ -152,6 +152,9 @@ void log_init(const char *progname);
 void log_set_service(const char *syslog_name, const char *service);
 /* log_set_tag - lines from now on carry tag ("postfix/submission/smtpd";
  * the caller keeps it alive); NULL: back to log_set_service's */
+/* log_set_hostname - the host name maillog_file lines carry (its first
+ * label; default: the machine's) */
+void log_set_hostname(const char *name);
 /* log_set_batching - with maillog_file, informational lines wait in memory
  * until log_flush (an event loop calls it after each pass), so that one
  * write carries them; warnings and errors are written at once, after what
