@@ -370,7 +370,9 @@ mem_of() {
         awk '/^Rss:/ { r += $2; n++ } /^Pss:/ { p += $2 } END { printf "processes %d rss_kb %d pss_kb %d\n", n, r, p }'
 }
 
-count_files() { find "$1" -maxdepth 1 -type f | wc -l; }
+# count_files - complete queue files (mode 0700: both servers write a file
+# in place with 0600 and mark it 0700 when it is whole)
+count_files() { find "$1" -maxdepth 1 -type f -perm -u=x | wc -l; }
 
 hz=$(getconf CLK_TCK)
 

@@ -147,7 +147,7 @@ struct queue_message {
 
 #define QUEUE_WRITE_BUFFER  (64 * 1024)
 #define QUEUE_BATCH_MAX     64
-#define QUEUE_SPARES        16                /* spare files kept ready */
+#define QUEUE_SPARES        64                /* spare files kept ready */
 #define QUEUE_SPARE_MAX_AGE (60 * 1000000ull) /* older ones are discarded */
 
 #endif
