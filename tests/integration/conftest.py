@@ -126,7 +126,10 @@ smtpd_error_sleep_time = 0
         self.stderr = open(os.path.join(self.root, "stderr.log"), "w")
         self.proc = subprocess.Popen(list(wrap) + [BIN, "-c", self.conf, "run"], stdout=self.stderr,
                                      stderr=subprocess.STDOUT, env=self.env)
-        if not wait_listening(self.port) or self.proc.poll() is not None:
+        # The socket listens (the kernel queues connections) a moment before
+        # the master writes its pid file: wait for both.
+        if not wait_listening(self.port) or not wait_for(lambda: self.master_pid(), 10) \
+                or self.proc.poll() is not None:
             self.stop()
             raise RuntimeError("postern did not start:\n" + self.output())
         return self
